@@ -1,0 +1,27 @@
+package dev.lolcats4j.tokenizer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** Finds the tokenizer that belongs to a model folder. */
+public final class Tokenizers {
+
+    private Tokenizers() {
+    }
+
+    /**
+     * The tokenizer of a Hugging Face model folder.
+     *
+     * @param modelDir a model folder
+     * @return an {@link HfTokenizer} if {@code modelDir/tokenizer.json} exists, else empty
+     * @throws dev.lolcats4j.BadInputException if tokenizer.json or its companion configuration
+     *     files are malformed
+     */
+    public static Optional<Tokenizer> forModel(Path modelDir) {
+        if (!Files.isRegularFile(modelDir.resolve(HfTokenizer.TOKENIZER_JSON))) {
+            return Optional.empty();
+        }
+        return Optional.of(HfTokenizer.load(modelDir));
+    }
+}
