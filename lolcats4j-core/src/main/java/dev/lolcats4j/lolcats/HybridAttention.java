@@ -1,0 +1,61 @@
+package dev.lolcats4j.lolcats;
+
+import dev.lolcats4j.model.Attention;
+import dev.lolcats4j.model.AttentionContext;
+import dev.lolcats4j.model.Heads;
+import dev.lolcats4j.model.LayerCache;
+import dev.lolcats4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * LoLCATs attention for one layer: sliding-window softmax plus feature-map linear attention
+ * (or pure linear). Without a cache it runs the chunked parallel form; with a
+ * {@link HybridState} it prefills the state, then decodes recurrently in O(1) per token.
+ */
+public final class HybridAttention implements Attention {
+
+    private final HybridParams params;
+    private final int group;
+
+    public HybridAttention(HybridParams params, int group) {
+        this.params = params;
+        this.group = group;
+    }
+
+    public HybridParams params() {
+        return params;
+    }
+
+    @Override
+    public Tensor forward(Tensor q, Tensor k, Tensor v, AttentionContext context, LayerCache cache) {
+        if (cache == null) {
+            return HybridKernels.chunked(params, q, Heads.expand(k, group), Heads.expand(v, group), context.keyValid());
+        }
+        HybridState state = (HybridState) cache;
+        if (state.isEmpty()) {
+            Tensor y = HybridKernels.chunked(params, q, Heads.expand(k, group), Heads.expand(v, group), context.keyValid());
+            state.prefill(params, k, v, context.keyValid());
+            return y;
+        }
+        long n = q.size(2);
+        Tensor[] outputs = new Tensor[(int) n];
+        for (int t = 0; t < n; t++) {
+            outputs[t] = state.step(params, q.narrow(2, t, 1), k.narrow(2, t, 1), v.narrow(2, t, 1));
+        }
+        return n == 1 ? outputs[0] : Tensors.cat(2, outputs);
+    }
+
+    /**
+     * Decoding keeps the last W keys in softmax for the sliding window; for the terrace the
+     * newest token's window is its own block plus the previous one, i.e. the last 2W keys.
+     */
+    @Override
+    public LayerCache newCache() {
+        int capacity = switch (params.kind()) {
+            case HYBRID_SW -> params.window();
+            case HYBRID_TK -> 2 * params.window();
+            case LINEAR -> 0;
+        };
+        return new HybridState(capacity, group);
+    }
+}

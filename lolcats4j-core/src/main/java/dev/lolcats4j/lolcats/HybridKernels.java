@@ -1,0 +1,183 @@
+package dev.lolcats4j.lolcats;
+
+import dev.lolcats4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The parallel forms of LoLCATs hybrid attention. All inputs are float32, per query head
+ * (k and v already expanded from grouped-query heads), after RoPE:
+ * q, k, v [B, H, N, d]; keyValid [B, N] bool or null.
+ *
+ * <p>{@link #chunked} is the training and prefill form: it cuts the sequence into blocks of
+ * W and, per block, scores only the 2W keys that can fall in a window plus a running linear
+ * state, so time and memory grow linearly with N. {@link #quadratic} builds the full N x N
+ * masks and exists to check it.
+ */
+public final class HybridKernels {
+
+    private static final double MASKED = -1e30;
+
+    private HybridKernels() {}
+
+    /** Block-wise form: no N x N tensor anywhere. */
+    public static Tensor chunked(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid) {
+        long b = q.size(0);
+        long h = q.size(1);
+        long n = q.size(2);
+        long d = q.size(3);
+        boolean linearOnly = p.kind() == AttentionKind.LINEAR;
+        long w = linearOnly ? Math.min(64, Math.max(1, n)) : p.window();
+        long padded = (n + w - 1) / w * w;
+        long pad = padded - n;
+        // Terrace blocks are aligned to the end of the sequence, so padding goes in front.
+        boolean front = p.kind() == AttentionKind.HYBRID_TK;
+        Tensor valid = keyValid != null ? keyValid : torch.ones(new long[] {b, n}, Tensors.options(org.bytedeco.pytorch.global.torch.ScalarType.Bool));
+        if (pad > 0) {
+            q = padTokens(q, pad, front);
+            k = padTokens(k, pad, front);
+            v = padTokens(v, pad, front);
+            valid = padTokens(valid.unsqueeze(1).unsqueeze(-1), pad, front).squeeze(-1).squeeze(1);
+        }
+        long c = padded / w;
+        Tensor validF = valid.to(Tensors.F32);                       // [B, Np]
+        Tensor phiQ = p.featureQ().apply(q);                          // [B, H, Np, Fw]
+        Tensor phiK = p.featureK().apply(k).mul(validF.view(b, 1, padded, 1));
+        long fw = phiQ.size(3);
+        Tensor gamma = p.gamma().view(1, h, 1, 1, 1);
+        Tensor lambda = p.lambda().view(1, h, 1, 1, 1);
+
+        Tensor qb = q.view(b, h, c, w, d);
+        Tensor kb = k.view(b, h, c, w, d);
+        Tensor vb = v.view(b, h, c, w, d);
+        Tensor phiQb = phiQ.view(b, h, c, w, fw);
+        Tensor phiKb = phiK.view(b, h, c, w, fw);
+        Tensor validB = validF.view(b, 1, c, w);
+
+        // Linear state per block: sum of phi_k v^T and of phi_k over the block's keys.
+        Tensor blockKv = phiKb.transpose(3, 4).matmul(vb);            // [B, H, C, Fw, d]
+        Tensor blockK = phiKb.sum(new long[] {3}, false, new org.bytedeco.pytorch.ScalarTypeOptional()); // [B, H, C, Fw]
+        Tensor prefixKv = blockKv.cumsum(2);
+        Tensor prefixK = blockK.cumsum(2);
+
+        Tensor numerator;
+        Tensor denominator;
+        if (linearOnly) {
+            // Li = {j <= i}: earlier blocks through the state, own block causally.
+            Tensor stateKv = shiftBlocks(prefixKv, 1);
+            Tensor stateK = shiftBlocks(prefixK, 1);
+            Tensor intra = phiQb.matmul(phiKb.transpose(3, 4)).mul(causal(w, 0));
+            numerator = intra.matmul(vb).add(phiQb.matmul(stateKv));
+            denominator = intra.sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional())
+                    .add(phiQb.mul(stateK.unsqueeze(3)).sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+        } else {
+            Tensor kPrev = shiftBlocks(kb, 1);
+            Tensor vPrev = shiftBlocks(vb, 1);
+            Tensor validPrev = shiftBlocks(validB, 1);
+            Tensor keys = Tensors.cat(3, kPrev, kb);                  // [B, H, C, 2W, d]
+            Tensor values = Tensors.cat(3, vPrev, vb);
+            Tensor windowMask = windowMask(p.kind(), w)                // [W, 2W]
+                    .mul(Tensors.cat(3, validPrev, validB).unsqueeze(3)); // [B, 1, C, W, 2W]
+            Tensor scores = qb.matmul(keys.transpose(3, 4)).mul(Tensors.scalar(1.0 / Math.sqrt(d)));
+            scores = scores.masked_fill(windowMask.eq(Tensors.scalar(0)), Tensors.scalar(MASKED));
+            Tensor max = scores.amax(new long[] {-1}, true);
+            Tensor a = scores.sub(max).exp().mul(windowMask).mul(gamma);
+            numerator = a.matmul(values);
+            denominator = a.sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+            // Linear part: blocks up to c-2 through the state ...
+            Tensor stateKv = shiftBlocks(prefixKv, 2);
+            Tensor stateK = shiftBlocks(prefixK, 2);
+            Tensor linNum = phiQb.matmul(stateKv);
+            Tensor linDen = phiQb.mul(stateK.unsqueeze(3)).sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+            if (p.kind() == AttentionKind.HYBRID_SW) {
+                // ... plus, for the sliding window, keys of block c-1 that have left the window
+                // (offset t <= r for query offset r).
+                Tensor phiKPrev = shiftBlocks(phiKb, 1);
+                Tensor intra = phiQb.matmul(phiKPrev.transpose(3, 4)).mul(causal(w, 0));
+                linNum = linNum.add(intra.matmul(vPrev));
+                linDen = linDen.add(intra.sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+            }
+            numerator = numerator.add(linNum.mul(lambda));
+            denominator = denominator.add(linDen.mul(lambda.squeeze(-1)));
+        }
+        Tensor y = numerator.div(denominator.unsqueeze(-1)).view(b, h, padded, d);
+        return y.narrow(2, front ? pad : 0, n);
+    }
+
+    /**
+     * Reference form with explicit N x N masks; for tests and the scaling benchmark only.
+     */
+    public static Tensor quadratic(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid) {
+        long n = q.size(2);
+        long h = q.size(1);
+        Tensor i = Tensors.arange(n).unsqueeze(1);
+        Tensor j = Tensors.arange(n).unsqueeze(0);
+        Tensor causal = j.le(i);
+        Tensor windowSet;
+        Tensor linearSet;
+        switch (p.kind()) {
+            case HYBRID_SW -> {
+                windowSet = causal.logical_and(i.sub(j).lt(Tensors.scalar(p.window())));
+                linearSet = i.sub(j).ge(Tensors.scalar(p.window()));
+            }
+            case HYBRID_TK -> {
+                long shift = (p.window() - n % p.window()) % p.window();
+                Tensor bi = i.add(Tensors.scalar(shift)).div(Tensors.scalar(p.window()), new org.bytedeco.pytorch.StringViewOptional("floor"));
+                Tensor bj = j.add(Tensors.scalar(shift)).div(Tensors.scalar(p.window()), new org.bytedeco.pytorch.StringViewOptional("floor"));
+                windowSet = causal.logical_and(bj.ge(bi.sub(Tensors.scalar(1))));
+                linearSet = bj.le(bi.sub(Tensors.scalar(2)));
+            }
+            default -> {
+                windowSet = causal.logical_and(causal.logical_not());
+                linearSet = causal;
+            }
+        }
+        Tensor validKeys = keyValid == null ? null : keyValid.unsqueeze(1).unsqueeze(1); // [B,1,1,N]
+        Tensor wMask = windowSet.to(Tensors.F32);
+        Tensor lMask = linearSet.to(Tensors.F32);
+        if (validKeys != null) {
+            wMask = wMask.mul(validKeys.to(Tensors.F32));
+            lMask = lMask.mul(validKeys.to(Tensors.F32));
+        }
+        Tensor scores = q.matmul(k.transpose(2, 3)).mul(Tensors.scalar(1.0 / Math.sqrt(q.size(3))));
+        scores = scores.masked_fill(wMask.eq(Tensors.scalar(0)), Tensors.scalar(MASKED));
+        Tensor a = scores.sub(scores.amax(new long[] {-1}, true)).exp().mul(wMask).mul(p.gamma().view(1, h, 1, 1));
+        Tensor lin = p.featureQ().apply(q).matmul(p.featureK().apply(k).transpose(2, 3)).mul(lMask).mul(p.lambda().view(1, h, 1, 1));
+        Tensor weights = a.add(lin);
+        return weights.matmul(v).div(weights.sum(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+    }
+
+    /** Window membership inside the [previous block | own block] key layout, [W, 2W] float. */
+    private static Tensor windowMask(AttentionKind kind, long w) {
+        Tensor r = Tensors.arange(w).unsqueeze(1);
+        Tensor t = Tensors.arange(2 * w).unsqueeze(0);
+        Tensor upper = t.le(r.add(Tensors.scalar(w)));                // causal: key offset t - W <= r
+        Tensor mask = kind == AttentionKind.HYBRID_SW ? upper.logical_and(t.gt(r)) : upper;
+        return mask.to(Tensors.F32);
+    }
+
+    /** [W, W] lower-triangular ones (t <= r + diagonal). */
+    private static Tensor causal(long w, long diagonal) {
+        return Tensors.ones(Tensors.F32, w, w).tril(diagonal);
+    }
+
+    /** Moves blocks along dim 2 by {@code by} positions, filling the first ones with zeros. */
+    static Tensor shiftBlocks(Tensor blocks, long by) {
+        long c = blocks.size(2);
+        long[] shape = Tensors.shape(blocks);
+        shape[2] = Math.min(by, c);
+        Tensor zeros = torch.zeros(shape, Tensors.options(blocks.scalar_type()));
+        if (by >= c) {
+            return zeros;
+        }
+        return Tensors.cat(2, zeros, blocks.narrow(2, 0, c - by));
+    }
+
+    /** Pads [B, H, N, d] with zero tokens along dim 2, in front or behind. */
+    private static Tensor padTokens(Tensor x, long pad, boolean front) {
+        long[] shape = Tensors.shape(x);
+        shape[2] = pad;
+        Tensor zeros = torch.zeros(shape, Tensors.options(x.scalar_type()));
+        return front ? Tensors.cat(2, zeros, x) : Tensors.cat(2, x, zeros);
+    }
+}

@@ -1,0 +1,121 @@
+package dev.lolcats4j.lolcats;
+
+import dev.lolcats4j.model.Heads;
+import dev.lolcats4j.model.LayerCache;
+import dev.lolcats4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Constant-size decode state of one hybrid layer: float32 S (Fw x d) and z (Fw) per head for
+ * keys that have left the window, plus a ring buffer of the last {@code capacity} post-RoPE
+ * keys and values (grouped-query heads, not expanded) with a validity flag per slot.
+ */
+public final class HybridState implements LayerCache {
+
+    private final int capacity;
+    private final int group;
+    Tensor s;        // [B, H, Fw, d]
+    Tensor z;        // [B, H, Fw]
+    Tensor keys;     // [B, Hkv, capacity, d]
+    Tensor values;   // [B, Hkv, capacity, d]
+    Tensor valid;    // [B, capacity] float32 (1 real key, 0 empty or padding)
+    private long filled;
+    private long next;
+
+    HybridState(int capacity, int group) {
+        this.capacity = capacity;
+        this.group = group;
+    }
+
+    boolean isEmpty() {
+        return s == null;
+    }
+
+    /**
+     * Initialises the state from a prefill's keys and values [B, Hkv, N, d]: the last
+     * {@code capacity} keys go to the buffer, every earlier one into S and z.
+     */
+    void prefill(HybridParams p, Tensor k, Tensor v, Tensor keyValid) {
+        long b = k.size(0);
+        long hkv = k.size(1);
+        long n = k.size(2);
+        long d = k.size(3);
+        long h = hkv * group;
+        long fw = p.featureK().outputWidth();
+        Tensor validF = keyValid == null ? Tensors.ones(Tensors.F32, b, n) : keyValid.to(Tensors.F32);
+        s = Tensors.keep(Tensors.zeros(Tensors.F32, b, h, fw, d));
+        z = Tensors.keep(Tensors.zeros(Tensors.F32, b, h, fw));
+        keys = Tensors.keep(Tensors.zeros(Tensors.F32, b, hkv, Math.max(capacity, 1), d));
+        values = Tensors.keep(Tensors.zeros(Tensors.F32, b, hkv, Math.max(capacity, 1), d));
+        valid = Tensors.keep(Tensors.zeros(Tensors.F32, b, Math.max(capacity, 1)));
+        long folded = Math.max(0, n - capacity);
+        if (folded > 0) {
+            fold(p, k.narrow(2, 0, folded), v.narrow(2, 0, folded), validF.narrow(1, 0, folded));
+        }
+        long kept = n - folded;
+        if (kept > 0) {
+            keys.narrow(2, 0, kept).copy_(k.narrow(2, folded, kept));
+            values.narrow(2, 0, kept).copy_(v.narrow(2, folded, kept));
+            valid.narrow(1, 0, kept).copy_(validF.narrow(1, folded, kept));
+        }
+        filled = kept;
+        next = kept % Math.max(capacity, 1);
+    }
+
+    /** Adds keys [B, Hkv, M, d] to S and z through phi_k, weighted by validity [B, M]. */
+    private void fold(HybridParams p, Tensor k, Tensor v, Tensor validF) {
+        Tensor phi = p.featureK().apply(Heads.expand(k, group)).mul(validF.unsqueeze(1).unsqueeze(-1)); // [B,H,M,Fw]
+        s.add_(phi.transpose(2, 3).matmul(Heads.expand(v, group)));
+        z.add_(phi.sum(new long[] {2}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+    }
+
+    /**
+     * One decode step for a single new token per sequence: q [B, H, 1, d], k and v
+     * [B, Hkv, 1, d]. Returns y [B, H, 1, d].
+     */
+    Tensor step(HybridParams p, Tensor q, Tensor k, Tensor v) {
+        long b = q.size(0);
+        Tensor ones = Tensors.ones(Tensors.F32, b, 1);
+        if (capacity == 0) {
+            fold(p, k, v, ones);
+        } else {
+            if (filled == capacity) {
+                fold(p, keys.narrow(2, next, 1), values.narrow(2, next, 1), valid.narrow(1, next, 1));
+            } else {
+                filled++;
+            }
+            keys.narrow(2, next, 1).copy_(k);
+            values.narrow(2, next, 1).copy_(v);
+            valid.narrow(1, next, 1).fill_(Tensors.scalar(1));
+            next = (next + 1) % capacity;
+        }
+        Tensor phiQ = p.featureQ().apply(q);                                   // [B, H, 1, Fw]
+        Tensor lambda = p.lambda().view(1, -1, 1, 1);
+        Tensor numerator = phiQ.matmul(s);                                     // [B, H, 1, d]
+        Tensor denominator = phiQ.mul(z.unsqueeze(2)).sum(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional());
+        if (capacity == 0) {
+            return numerator.div(denominator);
+        }
+        numerator = numerator.mul(lambda);
+        denominator = denominator.mul(lambda);
+        Tensor bufferKeys = Heads.expand(keys, group);
+        Tensor bufferValues = Heads.expand(values, group);
+        Tensor mask = valid.view(b, 1, 1, capacity);
+        Tensor scores = q.matmul(bufferKeys.transpose(2, 3)).mul(Tensors.scalar(1.0 / Math.sqrt(q.size(3))));
+        scores = scores.masked_fill(mask.eq(Tensors.scalar(0)), Tensors.scalar(-1e30));
+        Tensor a = scores.sub(scores.amax(new long[] {-1}, true)).exp().mul(mask).mul(p.gamma().view(1, -1, 1, 1));
+        numerator = numerator.add(a.matmul(bufferValues));
+        denominator = denominator.add(a.sum(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+        return numerator.div(denominator);
+    }
+
+    @Override
+    public long bytes() {
+        if (s == null) {
+            return 0;
+        }
+        return (s.numel() + z.numel() + keys.numel() + values.numel() + valid.numel()) * 4;
+    }
+
+}

@@ -1,0 +1,119 @@
+package dev.lolcats4j.model;
+
+import dev.lolcats4j.BadInputException;
+import dev.lolcats4j.torch.Tensors;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * A Llama-family decoder on libtorch: embeddings, decoder layers, final norm and LM head.
+ * Each layer's {@link Attention} can be swapped (softmax or LoLCATs hybrid).
+ */
+public final class DecoderModel {
+
+    private final ModelConfig config;
+    private final ComputeType computeType;
+    private final Tensor embeddings; // [V, D] compute dtype
+    private final List<DecoderLayer> layers;
+    private final Tensor finalNorm;  // [D] float32
+    private final Projection lmHead;
+    private final Rope rope;
+
+    DecoderModel(ModelConfig config, ComputeType computeType, Tensor embeddings, List<DecoderLayer> layers,
+            Tensor finalNorm, Projection lmHead) {
+        this.config = config;
+        this.computeType = computeType;
+        this.embeddings = embeddings;
+        this.layers = List.copyOf(layers);
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+        this.rope = new Rope(config);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public ComputeType computeType() {
+        return computeType;
+    }
+
+    public List<DecoderLayer> layers() {
+        return layers;
+    }
+
+    public Rope rope() {
+        return rope;
+    }
+
+    public Projection lmHead() {
+        return lmHead;
+    }
+
+    public Tensor embeddingWeight() {
+        return embeddings;
+    }
+
+    public Tensor finalNorm() {
+        return finalNorm;
+    }
+
+    /** Token embeddings, float32 [B, N, D]. Rejects ids outside the vocabulary. */
+    public Tensor embed(Tensor ids) {
+        checkIds(ids);
+        return torch.embedding(embeddings, ids).to(Tensors.F32);
+    }
+
+    /** Final norm and LM head: float32 logits [B, N, V]. */
+    public Tensor logits(Tensor hidden) {
+        return lmHead.apply(DecoderLayer.rmsNorm(hidden, finalNorm, config.rmsNormEps()));
+    }
+
+    /**
+     * Full forward.
+     *
+     * @param ids [B, N] int64
+     * @param positions [B, N] int64 RoPE positions
+     * @param caches one per layer for generation, or null
+     * @return float32 logits [B, N, V]
+     */
+    public Tensor forward(Tensor ids, Tensor positions, AttentionContext context, List<LayerCache> caches) {
+        Tensor[] cosSin = rope.cosSin(positions);
+        Tensor x = embed(ids);
+        for (int i = 0; i < layers.size(); i++) {
+            x = layers.get(i).forward(x, cosSin, context, caches == null ? null : caches.get(i));
+        }
+        return logits(x);
+    }
+
+    /** Forward of one unpadded batch starting at position 0. */
+    public Tensor forward(Tensor ids) {
+        long b = ids.size(0);
+        long n = ids.size(1);
+        Tensor positions = Tensors.arange(n).unsqueeze(0).expand(b, n).contiguous();
+        return forward(ids, positions, AttentionContext.unpadded(), null);
+    }
+
+    /** Fresh per-layer caches for generation. */
+    public List<LayerCache> newCaches() {
+        List<LayerCache> caches = new ArrayList<>();
+        for (DecoderLayer layer : layers) {
+            caches.add(layer.attention().newCache());
+        }
+        return caches;
+    }
+
+    private void checkIds(Tensor ids) {
+        if (ids.numel() == 0) {
+            return;
+        }
+        long max = ids.max().item_long();
+        long min = ids.min().item_long();
+        if (max >= config.vocabSize() || min < 0) {
+            long bad = max >= config.vocabSize() ? max : min;
+            throw new BadInputException("token id " + bad + ": expected 0 <= id < vocab_size (" + config.vocabSize() + ")");
+        }
+    }
+}

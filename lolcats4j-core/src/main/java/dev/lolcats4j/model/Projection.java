@@ -1,0 +1,59 @@
+package dev.lolcats4j.model;
+
+import dev.lolcats4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * A linear layer y = x W^T + b with an optional unmerged LoRA update. The weight is held in
+ * the compute dtype (bf16 or f32); inputs and outputs are float32, the LoRA path is float32.
+ */
+public final class Projection {
+
+    private final Tensor weight; // [out, in]
+    private final Tensor bias;   // [out] or null
+    private Lora lora;
+
+    public Projection(Tensor weight, Tensor bias) {
+        this.weight = weight;
+        this.bias = bias;
+    }
+
+    public Tensor apply(Tensor x) {
+        Tensor in = x.to(weight.scalar_type());
+        Tensor y = bias == null
+                ? torch.linear(in, weight)
+                : torch.linear(in, weight, new TensorOptional(bias));
+        y = y.to(Tensors.F32);
+        if (lora != null) {
+            Tensor update = x.matmul(lora.a().t()).matmul(lora.b().t()).mul(Tensors.scalar(lora.scale()));
+            y = y.add(update);
+        }
+        return y;
+    }
+
+    public Tensor weight() {
+        return weight;
+    }
+
+    public Tensor bias() {
+        return bias;
+    }
+
+    public Lora lora() {
+        return lora;
+    }
+
+    public void setLora(Lora lora) {
+        this.lora = lora;
+    }
+
+    public long inFeatures() {
+        return weight.size(1);
+    }
+
+    public long outFeatures() {
+        return weight.size(0);
+    }
+}
