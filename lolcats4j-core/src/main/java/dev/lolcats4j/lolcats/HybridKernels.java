@@ -32,6 +32,7 @@ public final class HybridKernels {
         long pad = padded - n;
         // Terrace blocks are aligned to the end of the sequence, so padding goes in front.
         boolean front = p.kind() == AttentionKind.HYBRID_TK;
+        org.bytedeco.pytorch.global.torch.ScalarType type = q.scalar_type();
         Tensor valid = keyValid != null ? keyValid : torch.ones(new long[] {b, n}, Tensors.options(org.bytedeco.pytorch.global.torch.ScalarType.Bool));
         if (pad > 0) {
             q = padTokens(q, pad, front);
@@ -40,7 +41,7 @@ public final class HybridKernels {
             valid = padTokens(valid.unsqueeze(1).unsqueeze(-1), pad, front).squeeze(-1).squeeze(1);
         }
         long c = padded / w;
-        Tensor validF = valid.to(Tensors.F32);                       // [B, Np]
+        Tensor validF = valid.to(type);                               // [B, Np]
         Tensor phiQ = p.featureQ().apply(q);                          // [B, H, Np, Fw]
         Tensor phiK = p.featureK().apply(k).mul(validF.view(b, 1, padded, 1));
         long fw = phiQ.size(3);
@@ -66,7 +67,7 @@ public final class HybridKernels {
             // Li = {j <= i}: earlier blocks through the state, own block causally.
             Tensor stateKv = shiftBlocks(prefixKv, 1);
             Tensor stateK = shiftBlocks(prefixK, 1);
-            Tensor intra = phiQb.matmul(phiKb.transpose(3, 4)).mul(causal(w, 0));
+            Tensor intra = phiQb.matmul(phiKb.transpose(3, 4)).mul(causal(w, type));
             numerator = intra.matmul(vb).add(phiQb.matmul(stateKv));
             denominator = intra.sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional())
                     .add(phiQb.mul(stateK.unsqueeze(3)).sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
@@ -76,7 +77,7 @@ public final class HybridKernels {
             Tensor validPrev = shiftBlocks(validB, 1);
             Tensor keys = Tensors.cat(3, kPrev, kb);                  // [B, H, C, 2W, d]
             Tensor values = Tensors.cat(3, vPrev, vb);
-            Tensor windowMask = windowMask(p.kind(), w)                // [W, 2W]
+            Tensor windowMask = windowMask(p.kind(), w, type)                // [W, 2W]
                     .mul(Tensors.cat(3, validPrev, validB).unsqueeze(3)); // [B, 1, C, W, 2W]
             Tensor scores = qb.matmul(keys.transpose(3, 4)).mul(Tensors.scalar(1.0 / Math.sqrt(d)));
             scores = scores.masked_fill(windowMask.eq(Tensors.scalar(0)), Tensors.scalar(MASKED));
@@ -93,7 +94,7 @@ public final class HybridKernels {
                 // ... plus, for the sliding window, keys of block c-1 that have left the window
                 // (offset t <= r for query offset r).
                 Tensor phiKPrev = shiftBlocks(phiKb, 1);
-                Tensor intra = phiQb.matmul(phiKPrev.transpose(3, 4)).mul(causal(w, 0));
+                Tensor intra = phiQb.matmul(phiKPrev.transpose(3, 4)).mul(causal(w, type));
                 linNum = linNum.add(intra.matmul(vPrev));
                 linDen = linDen.add(intra.sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
             }
@@ -122,8 +123,12 @@ public final class HybridKernels {
             }
             case HYBRID_TK -> {
                 long shift = (p.window() - n % p.window()) % p.window();
-                Tensor bi = i.add(Tensors.scalar(shift)).div(Tensors.scalar(p.window()), new org.bytedeco.pytorch.StringViewOptional("floor"));
-                Tensor bj = j.add(Tensors.scalar(shift)).div(Tensors.scalar(p.window()), new org.bytedeco.pytorch.StringViewOptional("floor"));
+                long[] blocks = new long[(int) n];
+                for (int t = 0; t < n; t++) {
+                    blocks[t] = (t + shift) / p.window();
+                }
+                Tensor bi = Tensors.ofLongs(blocks, n, 1);
+                Tensor bj = Tensors.ofLongs(blocks, 1, n);
                 windowSet = causal.logical_and(bj.ge(bi.sub(Tensors.scalar(1))));
                 linearSet = bj.le(bi.sub(Tensors.scalar(2)));
             }
@@ -133,11 +138,11 @@ public final class HybridKernels {
             }
         }
         Tensor validKeys = keyValid == null ? null : keyValid.unsqueeze(1).unsqueeze(1); // [B,1,1,N]
-        Tensor wMask = windowSet.to(Tensors.F32);
-        Tensor lMask = linearSet.to(Tensors.F32);
+        Tensor wMask = windowSet.to(q.scalar_type());
+        Tensor lMask = linearSet.to(q.scalar_type());
         if (validKeys != null) {
-            wMask = wMask.mul(validKeys.to(Tensors.F32));
-            lMask = lMask.mul(validKeys.to(Tensors.F32));
+            wMask = wMask.mul(validKeys.to(q.scalar_type()));
+            lMask = lMask.mul(validKeys.to(q.scalar_type()));
         }
         Tensor scores = q.matmul(k.transpose(2, 3)).mul(Tensors.scalar(1.0 / Math.sqrt(q.size(3))));
         scores = scores.masked_fill(wMask.eq(Tensors.scalar(0)), Tensors.scalar(MASKED));
@@ -148,17 +153,17 @@ public final class HybridKernels {
     }
 
     /** Window membership inside the [previous block | own block] key layout, [W, 2W] float. */
-    private static Tensor windowMask(AttentionKind kind, long w) {
+    private static Tensor windowMask(AttentionKind kind, long w, org.bytedeco.pytorch.global.torch.ScalarType type) {
         Tensor r = Tensors.arange(w).unsqueeze(1);
         Tensor t = Tensors.arange(2 * w).unsqueeze(0);
         Tensor upper = t.le(r.add(Tensors.scalar(w)));                // causal: key offset t - W <= r
         Tensor mask = kind == AttentionKind.HYBRID_SW ? upper.logical_and(t.gt(r)) : upper;
-        return mask.to(Tensors.F32);
+        return mask.to(type);
     }
 
-    /** [W, W] lower-triangular ones (t <= r + diagonal). */
-    private static Tensor causal(long w, long diagonal) {
-        return Tensors.ones(Tensors.F32, w, w).tril(diagonal);
+    /** [W, W] lower-triangular ones (key offset t <= query offset r). */
+    private static Tensor causal(long w, org.bytedeco.pytorch.global.torch.ScalarType type) {
+        return Tensors.ones(type, w, w).tril(0);
     }
 
     /** Moves blocks along dim 2 by {@code by} positions, filling the first ones with zeros. */

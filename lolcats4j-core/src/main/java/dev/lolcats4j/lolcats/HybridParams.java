@@ -27,6 +27,6 @@ public record HybridParams(AttentionKind kind, int window, FeatureMap featureQ, 
 
     /** lambda per head, [1, H, 1, 1]: ones, or 1 - gamma when affine. */
     public Tensor lambda() {
-        return affine ? gamma().neg().add(Tensors.scalar(1)) : Tensors.ones(Tensors.F32, 1, heads(), 1, 1);
+        return affine ? gamma().neg().add(Tensors.scalar(1)) : Tensors.ones(windowFactors.scalar_type(), 1, heads(), 1, 1);
     }
 }

@@ -43,12 +43,14 @@ public final class HybridState implements LayerCache {
         long d = k.size(3);
         long h = hkv * group;
         long fw = p.featureK().outputWidth();
-        Tensor validF = keyValid == null ? Tensors.ones(Tensors.F32, b, n) : keyValid.to(Tensors.F32);
-        s = Tensors.keep(Tensors.zeros(Tensors.F32, b, h, fw, d));
-        z = Tensors.keep(Tensors.zeros(Tensors.F32, b, h, fw));
-        keys = Tensors.keep(Tensors.zeros(Tensors.F32, b, hkv, Math.max(capacity, 1), d));
-        values = Tensors.keep(Tensors.zeros(Tensors.F32, b, hkv, Math.max(capacity, 1), d));
-        valid = Tensors.keep(Tensors.zeros(Tensors.F32, b, Math.max(capacity, 1)));
+        // The state is float32 in normal use; it follows k's type so tests can run in float64.
+        org.bytedeco.pytorch.global.torch.ScalarType type = k.scalar_type();
+        Tensor validF = keyValid == null ? Tensors.ones(type, b, n) : keyValid.to(type);
+        s = Tensors.keep(Tensors.zeros(type, b, h, fw, d));
+        z = Tensors.keep(Tensors.zeros(type, b, h, fw));
+        keys = Tensors.keep(Tensors.zeros(type, b, hkv, Math.max(capacity, 1), d));
+        values = Tensors.keep(Tensors.zeros(type, b, hkv, Math.max(capacity, 1), d));
+        valid = Tensors.keep(Tensors.zeros(type, b, Math.max(capacity, 1)));
         long folded = Math.max(0, n - capacity);
         if (folded > 0) {
             fold(p, k.narrow(2, 0, folded), v.narrow(2, 0, folded), validF.narrow(1, 0, folded));
@@ -76,7 +78,7 @@ public final class HybridState implements LayerCache {
      */
     Tensor step(HybridParams p, Tensor q, Tensor k, Tensor v) {
         long b = q.size(0);
-        Tensor ones = Tensors.ones(Tensors.F32, b, 1);
+        Tensor ones = Tensors.ones(q.scalar_type(), b, 1);
         if (capacity == 0) {
             fold(p, k, v, ones);
         } else {
