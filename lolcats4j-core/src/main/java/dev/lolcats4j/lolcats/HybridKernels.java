@@ -101,6 +101,9 @@ public final class HybridKernels {
             numerator = numerator.add(linNum.mul(lambda));
             denominator = denominator.add(linDen.mul(lambda.squeeze(-1)));
         }
+        // Padding queries see no real key (0 / 0); give them a unit denominator so that
+        // neither the output nor the gradient carries NaN. Real queries always see themselves.
+        denominator = denominator.add(denominator.eq(Tensors.scalar(0)).to(type));
         Tensor y = numerator.div(denominator.unsqueeze(-1)).view(b, h, padded, d);
         return y.narrow(2, front ? pad : 0, n);
     }

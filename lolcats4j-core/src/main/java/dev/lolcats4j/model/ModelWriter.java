@@ -114,7 +114,7 @@ public final class ModelWriter {
         } else {
             c.eosTokenIds().forEach(root.putArray("eos_token_id")::add);
         }
-        root.put("torch_dtype", storeType == Tensors.BF16 ? "bfloat16" : "float32");
+        root.put("torch_dtype", Tensors.same(storeType, Tensors.BF16) ? "bfloat16" : "float32");
         try {
             return json.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
         } catch (IOException e) {

@@ -42,6 +42,11 @@ public final class Tensors {
         return t;
     }
 
+    /** True when two libtorch scalar types are the same (by value, not identity). */
+    public static boolean same(ScalarType a, ScalarType b) {
+        return a.value == b.value;
+    }
+
     public static TensorOptions options(ScalarType type) {
         return new TensorOptions(type);
     }
@@ -162,12 +167,15 @@ public final class Tensors {
     }
 
     public static DType dtype(ScalarType type) {
-        if (type == F32) return DType.F32;
-        if (type == BF16) return DType.BF16;
-        if (type == ScalarType.Half) return DType.F16;
-        if (type == F64) return DType.F64;
-        if (type == I64) return DType.I64;
-        throw new IllegalArgumentException("no safetensors dtype for " + type);
+        // Compare by value: scalar_type() may hand back an enum constant that is not == ours.
+        return switch (type.value) {
+            case 6 -> DType.F32;
+            case 15 -> DType.BF16;
+            case 5 -> DType.F16;
+            case 7 -> DType.F64;
+            case 4 -> DType.I64;
+            default -> throw new IllegalArgumentException("no safetensors dtype for " + type);
+        };
     }
 
     /** Copies stored bytes into a new libtorch tensor of the stored dtype. */
