@@ -1,0 +1,73 @@
+package dev.lolcats4j.lolcats;
+
+import dev.lolcats4j.BadInputException;
+import dev.lolcats4j.io.AtomicFiles;
+import dev.lolcats4j.io.DType;
+import dev.lolcats4j.io.SafetensorsWriter;
+import dev.lolcats4j.io.TensorData;
+import dev.lolcats4j.io.TorchCheckpointReader;
+import dev.lolcats4j.model.DecoderModel;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Imports the reference implementation's torch.save checkpoints ({'model_state_dict': ...},
+ * a stage-1 file and optionally a LoRA file) into a lolcats4j adapter folder.
+ */
+public final class ReferenceImport {
+
+    private static final String STATE_KEY = "model_state_dict";
+
+    private ReferenceImport() {}
+
+    /**
+     * @param distill the stage-1 checkpoint (feature maps, window factors)
+     * @param lora the stage-2 checkpoint, or null
+     * @param config the adapter config describing the checkpoints
+     * @param model if given, every tensor is checked against it before anything is written
+     */
+    public static void run(Path distill, Path lora, AdapterConfig config, DecoderModel model, Path outDir) {
+        Map<String, TensorData> tensors = new LinkedHashMap<>();
+        collect(distill, tensors);
+        if (lora != null) {
+            collect(lora, tensors);
+        }
+        boolean hasLora = tensors.keySet().stream().anyMatch(n -> n.contains(".lora_A."));
+        if (hasLora && config.lora() == null) {
+            throw new BadInputException((lora != null ? lora : distill)
+                    + ": holds LoRA weights but the adapter config has \"lora\": null");
+        }
+        if (model != null) {
+            Adapters.apply(model, config, new Adapters.TensorSource(distill, tensors.keySet(), tensors::get));
+        }
+        try {
+            Files.createDirectories(outDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        SafetensorsWriter.write(outDir.resolve(Adapters.WEIGHTS_FILE), tensors, Map.of("format", "pt", "source", "reference torch.save"));
+        AtomicFiles.writeString(outDir.resolve(AdapterConfigJson.FILE_NAME), AdapterConfigJson.toJson(config));
+    }
+
+    /** Keeps the adapter's tensors (feature maps, window factors, LoRA) as float32. */
+    private static void collect(Path file, Map<String, TensorData> out) {
+        Map<String, TensorData> state = TorchCheckpointReader.readStateDict(file, STATE_KEY);
+        int before = out.size();
+        state.forEach((name, data) -> {
+            if (name.contains("feature_map_") || name.endsWith("window_factors") || name.contains(".lora_")) {
+                out.put(name, toFloat32(data));
+            }
+        });
+        if (out.size() == before) {
+            throw BadInputException.at(file, STATE_KEY, "no feature_map, window_factors or lora tensors found");
+        }
+    }
+
+    private static TensorData toFloat32(TensorData data) {
+        return data.dtype() == DType.F32 ? data : TensorData.ofFloats(data.shape(), data.toFloatArray());
+    }
+}
