@@ -1,0 +1,115 @@
+package dev.lolcats4j.cli;
+
+import dev.lolcats4j.BadInputException;
+import dev.lolcats4j.lolcats.AdapterConfig;
+import dev.lolcats4j.lolcats.AdapterConfigJson;
+import dev.lolcats4j.lolcats.Adapters;
+import dev.lolcats4j.model.ComputeType;
+import dev.lolcats4j.model.DecoderModel;
+import dev.lolcats4j.model.ModelLoader;
+import dev.lolcats4j.tokenizer.Tokenizer;
+import dev.lolcats4j.tokenizer.Tokenizers;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Optional;
+import picocli.CommandLine.Option;
+
+/**
+ * The model a command runs on: {@code --model DIR [--adapter DIR] [--dtype f32|bf16]}.
+ * A mixin, so every command that needs a model declares {@code @Mixin ModelOptions model;}.
+ *
+ * <p>When {@code --adapter} is absent and the model folder itself holds an adapter
+ * (lolcats_config.json + adapter.safetensors, as written by {@code merge}), it is applied.
+ */
+public final class ModelOptions {
+
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+            description = "Hugging Face model folder (config.json, *.safetensors, optionally tokenizer.json).")
+    Path model;
+
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "LoLCATs adapter folder (adapter.safetensors + lolcats_config.json).")
+    Path adapter;
+
+    @Option(names = "--dtype", paramLabel = "f32|bf16", defaultValue = "f32",
+            description = "Compute dtype of the matmuls (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    public Path modelDir() {
+        return model;
+    }
+
+    /** The adapter to apply: --adapter, else the model folder if it holds one, else empty. */
+    public Optional<Path> adapterDir() {
+        if (adapter != null) {
+            return Optional.of(adapter);
+        }
+        if (isAdapterFolder(model)) {
+            return Optional.of(model);
+        }
+        return Optional.empty();
+    }
+
+    public ComputeType computeType() {
+        return ComputeType.parse(dtype);
+    }
+
+    /** Checks the folders and dtype without touching libtorch (fast failures first). */
+    public void validate() {
+        computeType();
+        requireFolder("--model", model);
+        if (adapter != null) {
+            requireFolder("--adapter", adapter);
+            AdapterConfigJson.read(adapter);
+            if (!Files.isRegularFile(adapter.resolve(Adapters.WEIGHTS_FILE))) {
+                throw new BadInputException(adapter.resolve(Adapters.WEIGHTS_FILE) + ": not found (adapter weights)");
+            }
+        }
+    }
+
+    /** The model's tokenizer, if its folder has a tokenizer.json. */
+    public Optional<Tokenizer> tokenizer() {
+        return Tokenizers.forModel(model);
+    }
+
+    /** Loads the model (and adapter), printing one status line per step to {@code status}. */
+    public DecoderModel load(PrintWriter status) {
+        validate();
+        ComputeType type = computeType();
+        long start = System.nanoTime();
+        DecoderModel m = ModelLoader.load(model, type);
+        status.printf(Locale.ROOT, "loaded %s: %s, %d layers, vocab %d, %s (%.1f s)%n", model, m.config().modelType(),
+                m.config().numLayers(), m.config().vocabSize(), type.name().toLowerCase(Locale.ROOT), seconds(start));
+        Optional<Path> adapterDir = adapterDir();
+        if (adapterDir.isPresent()) {
+            long t = System.nanoTime();
+            AdapterConfig config = Adapters.load(m, adapterDir.get());
+            status.printf(Locale.ROOT, "adapter %s%s: %s, %s, window %d%s (%.1f s)%n", adapterDir.get(),
+                    adapter == null ? " (found in the model folder)" : "", config.attention().configName(),
+                    config.featureMap().configName(), config.windowSize(),
+                    config.lora() == null ? "" : ", LoRA rank " + config.lora().rank(), seconds(t));
+        }
+        status.flush();
+        return m;
+    }
+
+    static boolean isAdapterFolder(Path dir) {
+        return dir != null && Files.isRegularFile(dir.resolve(AdapterConfigJson.FILE_NAME))
+                && Files.isRegularFile(dir.resolve(Adapters.WEIGHTS_FILE));
+    }
+
+    static void requireFolder(String flag, Path dir) {
+        if (!Files.exists(dir)) {
+            throw new BadInputException(flag + " " + dir + ": folder not found");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new BadInputException(flag + " " + dir + ": expected a folder, found a file");
+        }
+    }
+
+    private static double seconds(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+}
