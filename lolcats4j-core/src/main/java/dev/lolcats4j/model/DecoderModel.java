@@ -96,6 +96,50 @@ public final class DecoderModel {
         return forward(ids, positions, AttentionContext.unpadded(), null);
     }
 
+    /**
+     * Every base weight under its Hugging Face name (the tied LM head is not repeated).
+     * These are the live tensors: pretraining trains them in place.
+     */
+    public java.util.Map<String, Tensor> namedWeights() {
+        java.util.Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+        out.put("model.embed_tokens.weight", embeddings);
+        for (int i = 0; i < layers.size(); i++) {
+            DecoderLayer layer = layers.get(i);
+            String p = "model.layers." + i + ".";
+            out.put(p + "input_layernorm.weight", layer.inputNorm);
+            out.put(p + "post_attention_layernorm.weight", layer.postNorm);
+            for (String name : new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}) {
+                Projection proj = layer.projection(name);
+                out.put(p + "self_attn." + name + ".weight", proj.weight());
+                if (proj.bias() != null) {
+                    out.put(p + "self_attn." + name + ".bias", proj.bias());
+                }
+            }
+            for (String name : new String[] {"gate_proj", "up_proj", "down_proj"}) {
+                Projection proj = layer.projection(name);
+                out.put(p + "mlp." + name + ".weight", proj.weight());
+                if (proj.bias() != null) {
+                    out.put(p + "mlp." + name + ".bias", proj.bias());
+                }
+            }
+        }
+        out.put("model.norm.weight", finalNorm);
+        if (lmHead.weight() != embeddings) {
+            out.put("lm_head.weight", lmHead.weight());
+        }
+        return out;
+    }
+
+    /** Sets the matmul dtype of every projection (see {@link Projection#setMatmulType}). */
+    public void setMatmulType(org.bytedeco.pytorch.global.torch.ScalarType type) {
+        for (DecoderLayer layer : layers) {
+            for (String name : new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}) {
+                layer.projection(name).setMatmulType(type);
+            }
+        }
+        lmHead.setMatmulType(type);
+    }
+
     /** Fresh per-layer caches for generation. */
     public List<LayerCache> newCaches() {
         List<LayerCache> caches = new ArrayList<>();

@@ -14,6 +14,7 @@ public final class Projection {
     private final Tensor weight; // [out, in]
     private final Tensor bias;   // [out] or null
     private Lora lora;
+    private org.bytedeco.pytorch.global.torch.ScalarType matmulType;
 
     public Projection(Tensor weight, Tensor bias) {
         this.weight = weight;
@@ -21,16 +22,25 @@ public final class Projection {
     }
 
     public Tensor apply(Tensor x) {
-        Tensor in = x.to(weight.scalar_type());
+        Tensor w = matmulType == null ? weight : weight.to(matmulType);
+        Tensor in = x.to(w.scalar_type());
         Tensor y = bias == null
-                ? torch.linear(in, weight)
-                : torch.linear(in, weight, new TensorOptional(bias));
+                ? torch.linear(in, w)
+                : torch.linear(in, w, new TensorOptional(bias.to(w.scalar_type())));
         y = y.to(Tensors.F32);
         if (lora != null) {
             Tensor update = x.matmul(lora.a().t()).matmul(lora.b().t()).mul(Tensors.scalar(lora.scale()));
             y = y.add(update);
         }
         return y;
+    }
+
+    /**
+     * Runs the matmul in this dtype while the weight stays in its own (e.g. bf16 matmuls over
+     * float32 master weights in pretraining); null means the weight's dtype.
+     */
+    public void setMatmulType(org.bytedeco.pytorch.global.torch.ScalarType type) {
+        this.matmulType = type;
     }
 
     public Tensor weight() {

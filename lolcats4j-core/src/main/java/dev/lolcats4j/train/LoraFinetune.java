@@ -1,0 +1,71 @@
+package dev.lolcats4j.train;
+
+import dev.lolcats4j.lolcats.AdapterConfig;
+import dev.lolcats4j.lolcats.Adapters;
+import dev.lolcats4j.lolcats.HybridAttention;
+import dev.lolcats4j.model.DecoderLayer;
+import dev.lolcats4j.model.DecoderModel;
+import dev.lolcats4j.model.Lora;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Stage 2 (lolcats-method.md section 6): LoRA on the target projections, next-token
+ * cross-entropy with label masking; feature maps and window factors frozen unless asked.
+ */
+public final class LoraFinetune implements Objective {
+
+    private final DecoderModel model;
+    private final AdapterConfig config;
+    private final List<Tensor> parameters = new ArrayList<>();
+
+    public LoraFinetune(DecoderModel model, AdapterConfig config, boolean trainFeatureMaps) {
+        this.model = model;
+        this.config = config;
+        for (DecoderLayer layer : model.layers()) {
+            for (String target : config.lora().targets()) {
+                Lora lora = layer.projection(target).lora();
+                parameters.add(lora.a());
+                parameters.add(lora.b());
+            }
+            if (layer.attention() instanceof HybridAttention hybrid) {
+                List<Tensor> maps = List.of(hybrid.params().featureQ().weight(), hybrid.params().featureK().weight(),
+                        hybrid.params().windowFactors());
+                if (trainFeatureMaps) {
+                    parameters.addAll(maps);
+                } else {
+                    maps.forEach(t -> t.set_requires_grad(false));
+                }
+            }
+        }
+        parameters.forEach(t -> t.set_requires_grad(true));
+    }
+
+    @Override
+    public List<Tensor> parameters() {
+        return parameters;
+    }
+
+    @Override
+    public double trainStep(Batch batch, double scale) {
+        Tensor loss = LanguageModelLoss.of(model, batch);
+        double value = loss.item_double();
+        loss.mul(dev.lolcats4j.torch.Tensors.scalar(scale)).backward();
+        return value;
+    }
+
+    @Override
+    public double evalLoss(Batch batch) {
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            return LanguageModelLoss.of(model, batch).item_double();
+        }
+    }
+
+    @Override
+    public void save(Path dir) {
+        Adapters.save(model, config, dir);
+    }
+}
