@@ -61,6 +61,13 @@ public final class MatmulBench {
     }
 
     static Gemm gemm(ScalarType type, long m, long n, long k, Options options) {
+        // Large inputs are freed when the scope closes, not whenever the garbage collector runs.
+        try (PointerScope scope = new PointerScope()) {
+            return gemmScoped(type, m, n, k, options);
+        }
+    }
+
+    private static Gemm gemmScoped(ScalarType type, long m, long n, long k, Options options) {
         Tensor a = torch.randn(new long[] {m, k}, Tensors.options(Tensors.F32)).to(type);
         Tensor b = torch.randn(new long[] {k, n}, Tensors.options(Tensors.F32)).to(type);
         double ms = Timing.medianMs(options.warmup(), options.iterations(), () -> torch.mm(a, b));
@@ -72,6 +79,13 @@ public final class MatmulBench {
 
     /** Read bandwidth (sum) and copy bandwidth over {@code bytes} of fp32, at the libtorch thread count. */
     static Bandwidth bandwidth(long bytes, Options options) {
+        // Large inputs are freed when the scope closes, not whenever the garbage collector runs.
+        try (PointerScope scope = new PointerScope()) {
+            return bandwidthScoped(bytes, options);
+        }
+    }
+
+    private static Bandwidth bandwidthScoped(long bytes, Options options) {
         long count = bytes / 4;
         Tensor src = torch.ones(new long[] {count}, Tensors.options(Tensors.F32));
         Tensor dst = torch.zeros(new long[] {count}, Tensors.options(Tensors.F32));
@@ -85,6 +99,13 @@ public final class MatmulBench {
 
     /** Matrix-vector rates on one [rows, cols] weight, larger than the last-level cache. */
     static Matvec matvec(long rows, long cols, Options options) {
+        // Large inputs are freed when the scope closes, not whenever the garbage collector runs.
+        try (PointerScope scope = new PointerScope()) {
+            return matvecScoped(rows, cols, options);
+        }
+    }
+
+    private static Matvec matvecScoped(long rows, long cols, Options options) {
         Tensor w32 = torch.randn(new long[] {rows, cols}, Tensors.options(Tensors.F32)).mul(Tensors.scalar(0.02));
         Tensor w16 = w32.to(Tensors.BF16).contiguous();
         Tensor x32 = torch.randn(new long[] {1, cols}, Tensors.options(Tensors.F32));
