@@ -187,6 +187,9 @@ public final class TrainLoop {
                 tensors.put("adam_v." + i, Tensors.toData(optimizer.secondMoments().get(i)));
             }
         }
+        // Rows up to this step reach the disk before the state that points at this step does;
+        // a restore drops any rows written after the last complete checkpoint.
+        metrics.flush();
         String weights = "state-" + step + ".safetensors";
         SafetensorsWriter.write(dir.resolve(weights), tensors, Map.of());
         ObjectNode state = JSON.createObjectNode();
@@ -202,7 +205,6 @@ public final class TrainLoop {
         state.put("seed", config.seed());
         // state.json is renamed into place last, so it always names a complete weights file.
         AtomicFiles.writeString(dir.resolve("state.json"), state.toPrettyString());
-        metrics.flush();
         try (var files = Files.list(dir)) {
             for (Path old : files.filter(p -> p.getFileName().toString().startsWith("state-")
                     && !p.getFileName().toString().equals(weights)).toList()) {
