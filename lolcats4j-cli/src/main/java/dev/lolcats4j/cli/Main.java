@@ -26,6 +26,9 @@ import picocli.CommandLine.ScopeType;
         subcommands = {
             ScoreCommand.class,
             GenerateCommand.class,
+            EvalCommand.class,
+            MergeCommand.class,
+            ImportReferenceCommand.class,
         })
 public final class Main implements Callable<Integer> {
 
