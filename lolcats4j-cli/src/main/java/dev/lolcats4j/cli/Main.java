@@ -26,6 +26,8 @@ import picocli.CommandLine.ScopeType;
         subcommands = {
             ScoreCommand.class,
             GenerateCommand.class,
+            LinearizeCommand.class,
+            PretrainCommand.class,
             EvalCommand.class,
             MergeCommand.class,
             ImportReferenceCommand.class,

@@ -70,7 +70,7 @@ public final class Generator {
             Tensor keyValid = anyPadding ? Tensors.keep(Tensors.ofFloats(valid, batch, longest).gt(Tensors.scalar(0.5))) : null;
             float[][] last;
             try (PointerScope scope = new PointerScope()) {
-                Tensor logits = model.forward(Tensors.ofLongs(ids, batch, longest), Tensors.ofLongs(positions, batch, longest),
+                Tensor logits = model.lastLogits(Tensors.ofLongs(ids, batch, longest), Tensors.ofLongs(positions, batch, longest),
                         new AttentionContext(keyValid, 0), caches);
                 last = lastRows(logits);
             }
@@ -96,7 +96,7 @@ public final class Generator {
                         Tensor grown = Tensors.cat(1, keyValid, Tensors.ones(Tensors.F32, batch, 1).gt(Tensors.scalar(0.5)));
                         keyValid = Tensors.keep(grown);
                     }
-                    Tensor logits = model.forward(Tensors.ofLongs(next, batch, 1), Tensors.ofLongs(nextPositions.clone(), batch, 1),
+                    Tensor logits = model.lastLogits(Tensors.ofLongs(next, batch, 1), Tensors.ofLongs(nextPositions.clone(), batch, 1),
                             new AttentionContext(keyValid, past), caches);
                     last = lastRows(logits);
                 }
@@ -122,13 +122,12 @@ public final class Generator {
         return true;
     }
 
+    /** [B, V] logits to one float row per sequence. */
     private static float[][] lastRows(Tensor logits) {
         long batch = logits.size(0);
-        long n = logits.size(1);
         float[][] rows = new float[(int) batch][];
-        Tensor last = logits.narrow(1, n - 1, 1).squeeze(1);
         for (int b = 0; b < batch; b++) {
-            rows[b] = Tensors.toFloats(last.select(0, b));
+            rows[b] = Tensors.toFloats(logits.select(0, b));
         }
         return rows;
     }

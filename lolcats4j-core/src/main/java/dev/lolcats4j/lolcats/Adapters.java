@@ -50,15 +50,23 @@ public final class Adapters {
             install(layer, config, fq, fk, factors, mc.groupSize());
         }
         if (config.lora() != null) {
-            for (DecoderLayer layer : model.layers()) {
-                for (String target : config.lora().targets()) {
-                    Projection p = layer.projection(target);
-                    double bound = 1.0 / Math.sqrt(p.inFeatures());
-                    Tensor a = torch.rand(new long[] {config.lora().rank(), p.inFeatures()}, Tensors.options(Tensors.F32))
-                            .mul(Tensors.scalar(2 * bound)).sub(Tensors.scalar(bound));
-                    Tensor b = Tensors.zeros(Tensors.F32, p.outFeatures(), config.lora().rank());
-                    p.setLora(new Lora(a, b, config.lora().scale()));
-                }
+            addLora(model, config.lora());
+        }
+    }
+
+    /**
+     * Attaches fresh LoRA updates to the target projections: A Kaiming-uniform (as PEFT),
+     * B zero, so the model's outputs do not change until B trains.
+     */
+    public static void addLora(DecoderModel model, LoraConfig lora) {
+        for (DecoderLayer layer : model.layers()) {
+            for (String target : lora.targets()) {
+                Projection p = layer.projection(target);
+                double bound = 1.0 / Math.sqrt(p.inFeatures());
+                Tensor a = torch.rand(new long[] {lora.rank(), p.inFeatures()}, Tensors.options(Tensors.F32))
+                        .mul(Tensors.scalar(2 * bound)).sub(Tensors.scalar(bound));
+                Tensor b = Tensors.zeros(Tensors.F32, p.outFeatures(), lora.rank());
+                p.setLora(new Lora(a, b, lora.scale()));
             }
         }
     }

@@ -80,12 +80,23 @@ public final class DecoderModel {
      * @return float32 logits [B, N, V]
      */
     public Tensor forward(Tensor ids, Tensor positions, AttentionContext context, List<LayerCache> caches) {
+        return logits(hidden(ids, positions, context, caches));
+    }
+
+    /** Hidden states after the last layer, before the final norm: float32 [B, N, D]. */
+    public Tensor hidden(Tensor ids, Tensor positions, AttentionContext context, List<LayerCache> caches) {
         Tensor[] cosSin = rope.cosSin(positions);
         Tensor x = embed(ids);
         for (int i = 0; i < layers.size(); i++) {
             x = layers.get(i).forward(x, cosSin, context, caches == null ? null : caches.get(i));
         }
-        return logits(x);
+        return x;
+    }
+
+    /** Logits of the last position only, [B, V]: what generation needs after a prefill. */
+    public Tensor lastLogits(Tensor ids, Tensor positions, AttentionContext context, List<LayerCache> caches) {
+        Tensor x = hidden(ids, positions, context, caches);
+        return logits(x.narrow(1, x.size(1) - 1, 1)).squeeze(1);
     }
 
     /** Forward of one unpadded batch starting at position 0. */

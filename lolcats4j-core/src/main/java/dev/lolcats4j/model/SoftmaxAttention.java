@@ -1,16 +1,17 @@
 package dev.lolcats4j.model;
 
 import dev.lolcats4j.torch.Tensors;
+import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
 
 /**
- * Causal softmax attention in float32 with grouped-query heads, computed in query chunks so
- * that a long prefill never materialises the full N x N score matrix.
+ * Causal softmax attention with grouped-query heads through libtorch's fused
+ * scaled_dot_product_attention (flash kernel on CPU: no N x N matrix, GQA without copying
+ * keys), computed in float32.
  */
 public final class SoftmaxAttention implements Attention {
-
-    private static final long QUERY_CHUNK = 512;
-    private static final double MASKED = -1e30;
 
     private final int groupSize;
 
@@ -25,30 +26,28 @@ public final class SoftmaxAttention implements Attention {
             k = all[0];
             v = all[1];
         }
-        Tensor keys = Heads.expand(k, groupSize);
-        Tensor values = Heads.expand(v, groupSize);
         long n = q.size(2);
-        long total = keys.size(2);
+        long total = k.size(2);
         long past = total - n;
         double scale = 1.0 / Math.sqrt(q.size(3));
-        Tensor keyPositions = Tensors.arange(total).unsqueeze(0); // [1, T]
-        Tensor outputs = null;
-        Tensor[] parts = new Tensor[(int) ((n + QUERY_CHUNK - 1) / QUERY_CHUNK)];
-        for (int c = 0; c < parts.length; c++) {
-            long start = c * QUERY_CHUNK;
-            long len = Math.min(QUERY_CHUNK, n - start);
-            Tensor qc = q.narrow(2, start, len);
-            Tensor scores = qc.matmul(keys.transpose(2, 3)).mul(Tensors.scalar(scale)); // [B,H,len,T]
-            Tensor queryPositions = Tensors.arange(len).add(Tensors.scalar(past + start)).unsqueeze(1); // [len,1]
-            Tensor allowed = keyPositions.le(queryPositions); // [len, T]
-            if (context.keyValid() != null) {
-                allowed = allowed.unsqueeze(0).logical_and(context.keyValid().unsqueeze(1)).unsqueeze(1); // [B,1,len,T]
-            }
-            scores = scores.masked_fill(allowed.logical_not(), Tensors.scalar(MASKED));
-            parts[c] = Tensors.softmaxF32(scores, -1).matmul(values);
+        boolean gqa = groupSize > 1;
+        if (context.keyValid() == null && (past == 0 || n == 1)) {
+            // Plain causal prefill, or one new token that sees every cached key.
+            return torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, past == 0 && n > 1,
+                    new DoubleOptional(scale), gqa);
         }
-        outputs = parts.length == 1 ? parts[0] : Tensors.cat(2, parts);
-        return outputs;
+        Tensor queryPositions = Tensors.arange(n).add(Tensors.scalar(past)).unsqueeze(1); // [N, 1]
+        Tensor keyPositions = Tensors.arange(total).unsqueeze(0);                          // [1, T]
+        Tensor allowed = keyPositions.le(queryPositions);                                  // [N, T]
+        if (context.keyValid() != null) {
+            // Padding keys are hidden; a padding query still sees itself, so that no row is
+            // empty (an empty row would put NaN into values that real rows multiply by 0).
+            allowed = allowed.unsqueeze(0).logical_and(context.keyValid().unsqueeze(1))
+                    .logical_or(keyPositions.eq(queryPositions).unsqueeze(0))
+                    .unsqueeze(1);                                                         // [B, 1, N, T]
+        }
+        return torch.scaled_dot_product_attention(q, k, v, new TensorOptional(allowed), 0.0, false,
+                new DoubleOptional(scale), gqa);
     }
 
     @Override

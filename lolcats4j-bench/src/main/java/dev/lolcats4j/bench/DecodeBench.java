@@ -1,0 +1,170 @@
+package dev.lolcats4j.bench;
+
+import dev.lolcats4j.lolcats.AdapterConfig;
+import dev.lolcats4j.lolcats.Adapters;
+import dev.lolcats4j.model.AttentionContext;
+import dev.lolcats4j.model.ComputeType;
+import dev.lolcats4j.model.DecoderLayer;
+import dev.lolcats4j.model.DecoderModel;
+import dev.lolcats4j.model.LayerCache;
+import dev.lolcats4j.model.ModelConfig;
+import dev.lolcats4j.torch.Natives;
+import dev.lolcats4j.torch.Tensors;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Per-token decode time against context length on the synthetic ~125M model (bf16 weights):
+ * LoLCATs hybrid (Adapters.convert with defaults; O(1) state) against softmax with a KV cache.
+ *
+ * <p>The hybrid model is prefilled for real (the chunked O(N) form, all layers; the LM head is
+ * skipped since only the decode steps' logits matter). The softmax caches are filled directly:
+ * each layer's SoftmaxAttention is called once with random post-RoPE keys and values
+ * [1, Hkv, context, d] (unit normal) and a single query, which appends them to its KvCache
+ * exactly as a prefill would (same length, capacity and dtype), without the quadratic prefill.
+ */
+public final class DecodeBench {
+
+    public record Row(long context, double linearMsPerToken, double softmaxMsPerToken, long linearStateBytes,
+            long softmaxCacheBytes) {}
+
+    public record Result(List<Row> rows) {}
+
+    /** Resident memory over a long hybrid decode loop. */
+    public record RssCheck(int context, int steps, List<long[]> samples, long firstRssBytes, long lastRssBytes,
+            double growthMiB, double msPerToken, long stateBytes) {}
+
+    private DecodeBench() {}
+
+    public static Result run(Options options) {
+        Natives.init();
+        ModelConfig config = SyntheticModel.config(options.quick());
+        DecoderModel softmax = SyntheticModel.create(config, ComputeType.BF16);
+        DecoderModel linear = SyntheticModel.create(config, ComputeType.BF16);
+        Adapters.convert(linear, AdapterConfig.defaults());
+        int[] contexts = options.quick() ? new int[] {512, 2048} : new int[] {512, 2048, 8192, 32768};
+        int steps = options.quick() ? 8 : 32;
+        List<Row> rows = new ArrayList<>();
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (int context : contexts) {
+                List<LayerCache> linearCaches = linear.newCaches();
+                long start = System.nanoTime();
+                prefill(linear, context, linearCaches);
+                Timing.progress("decode context %d: hybrid prefill %.1f s", context, (System.nanoTime() - start) / 1e9);
+                List<LayerCache> softmaxCaches = softmax.newCaches();
+                fillKv(softmax, context, softmaxCaches);
+                double[] lin = steps(linear, linearCaches, context, steps);
+                double[] soft = steps(softmax, softmaxCaches, context, steps);
+                Row row = new Row(context, Timing.round(Timing.median(lin), 3), Timing.round(Timing.median(soft), 3),
+                        bytes(linearCaches), bytes(softmaxCaches));
+                Timing.progress("decode context %d: linear %.2f ms/token (mean %.2f), softmax %.2f ms/token (mean %.2f); state %d B, KV %d B; RSS %.0f MiB",
+                        context, row.linearMsPerToken(), Timing.mean(lin), row.softmaxMsPerToken(), Timing.mean(soft),
+                        row.linearStateBytes(), row.softmaxCacheBytes(), Memory.mib(Memory.residentBytes()));
+                rows.add(row);
+                linearCaches.clear();
+                softmaxCaches.clear();
+                System.gc();
+            }
+        }
+        Row first = rows.get(0);
+        Row last = rows.get(rows.size() - 1);
+        Timing.progress("decode: linear ms/token at %d / at %d = %.2f (target <= 1.2); softmax ratio %.2f; state bytes constant: %s",
+                last.context(), first.context(), last.linearMsPerToken() / first.linearMsPerToken(),
+                last.softmaxMsPerToken() / first.softmaxMsPerToken(),
+                rows.stream().allMatch(r -> r.linearStateBytes() == first.linearStateBytes()));
+        return new Result(rows);
+    }
+
+    /** Hybrid decode for many steps after a prefill, sampling VmRSS; the state must stay constant. */
+    public static RssCheck rss(Options options) {
+        Natives.init();
+        ModelConfig config = SyntheticModel.config(options.quick());
+        DecoderModel linear = SyntheticModel.create(config, ComputeType.BF16);
+        Adapters.convert(linear, AdapterConfig.defaults());
+        int context = 512;
+        int steps = options.quick() ? 400 : 2000;
+        int every = steps / 8;
+        List<long[]> samples = new ArrayList<>();
+        Random random = new Random(5);
+        double[] ms = new double[steps];
+        List<LayerCache> caches = linear.newCaches();
+        try (NoGradGuard g = new NoGradGuard()) {
+            prefill(linear, context, caches);
+            long position = context;
+            for (int i = 0; i < steps; i++) {
+                try (PointerScope scope = new PointerScope()) {
+                    long start = System.nanoTime();
+                    ForwardBench.step(linear, caches, random.nextInt(config.vocabSize()), position++);
+                    ms[i] = (System.nanoTime() - start) / 1e6;
+                }
+                if (i % every == 0 || i == steps - 1) {
+                    long rss = Memory.residentBytes();
+                    samples.add(new long[] {i + 1, rss});
+                    Timing.progress("rss: step %d: VmRSS %.1f MiB, state %d B", i + 1, Memory.mib(rss), bytes(caches));
+                }
+            }
+        }
+        // The first sample is after one step; growth is measured from the second (allocator warm).
+        long first = samples.get(1)[1];
+        long last = samples.get(samples.size() - 1)[1];
+        double growth = Memory.mib(last - first);
+        Timing.progress("rss: %+.1f MiB from step %d to %d", growth, samples.get(1)[0], steps);
+        return new RssCheck(context, steps, samples, first, last, Timing.round(growth, 2), Timing.round(Timing.median(ms), 3),
+                bytes(caches));
+    }
+
+    /** Real prefill through every layer (no LM head). */
+    static void prefill(DecoderModel model, int context, List<LayerCache> caches) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor ids = SyntheticModel.ids(new Random(context), model.config().vocabSize(), 1, context);
+            Tensor positions = Tensors.arange(context).unsqueeze(0);
+            Tensor[] cosSin = model.rope().cosSin(positions);
+            Tensor x = model.embed(ids);
+            for (int i = 0; i < model.layers().size(); i++) {
+                x = model.layers().get(i).forward(x, cosSin, AttentionContext.unpadded(), caches.get(i));
+            }
+        }
+    }
+
+    /** Appends random keys and values of the right shape to each softmax layer's KV cache. */
+    static void fillKv(DecoderModel model, int context, List<LayerCache> caches) {
+        ModelConfig c = model.config();
+        torch.manual_seed(context);
+        for (int i = 0; i < model.layers().size(); i++) {
+            try (PointerScope scope = new PointerScope()) {
+                DecoderLayer layer = model.layers().get(i);
+                Tensor q = torch.randn(new long[] {1, c.numHeads(), 1, c.headDim()}, Tensors.options(Tensors.F32));
+                Tensor k = torch.randn(new long[] {1, c.numKvHeads(), context, c.headDim()}, Tensors.options(Tensors.F32));
+                Tensor v = torch.randn(new long[] {1, c.numKvHeads(), context, c.headDim()}, Tensors.options(Tensors.F32));
+                layer.attention().forward(q, k, v, new AttentionContext(null, 0), caches.get(i));
+            }
+        }
+    }
+
+    /** Milliseconds of each of {@code steps} decode steps after 4 untimed ones. */
+    static double[] steps(DecoderModel model, List<LayerCache> caches, long context, int steps) {
+        Random random = new Random(3);
+        int warm = 4;
+        double[] ms = new double[steps];
+        long position = context;
+        for (int i = 0; i < warm + steps; i++) {
+            try (PointerScope scope = new PointerScope()) {
+                long start = System.nanoTime();
+                ForwardBench.step(model, caches, random.nextInt(model.config().vocabSize()), position++);
+                if (i >= warm) {
+                    ms[i - warm] = (System.nanoTime() - start) / 1e6;
+                }
+            }
+        }
+        return ms;
+    }
+
+    static long bytes(List<LayerCache> caches) {
+        return caches.stream().mapToLong(LayerCache::bytes).sum();
+    }
+}

@@ -1,0 +1,115 @@
+package dev.lolcats4j.bench;
+
+import dev.lolcats4j.model.AttentionContext;
+import dev.lolcats4j.model.ComputeType;
+import dev.lolcats4j.model.DecoderModel;
+import dev.lolcats4j.model.LayerCache;
+import dev.lolcats4j.model.ModelConfig;
+import dev.lolcats4j.torch.Natives;
+import dev.lolcats4j.torch.Tensors;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Whole-model speed of the synthetic ~125M Llama in bf16: prefill throughput and its share of
+ * the bf16 GEMM rate, and softmax-KV-cache decode against the weight-streaming bound, with
+ * the GEMM rate and memory bandwidth measured in the same run.
+ */
+public final class ForwardBench {
+
+    /**
+     * @param gflops 2 x parameter_count x tokens / time (the usual estimate, embeddings included)
+     * @param matmulGflops 2 x matmul parameters (projections + LM head) x tokens / time
+     */
+    public record Prefill(int batch, int tokens, double ms, double tokensPerSecond, double gflops, double matmulGflops,
+            double fractionOfBf16Gemm) {}
+
+    /**
+     * @param boundMs weight bytes / measured read bandwidth: the time just to stream the weights once
+     * @param ratioToBound ms_per_token / bound_ms (target <= 1.5)
+     */
+    public record Decode(int context, int steps, double msPerToken, double tokensPerSecond, long weightBytes,
+            double readGbps, double boundMs, double ratioToBound) {}
+
+    public record Result(String model, long parameterCount, long matmulParameters, double bf16GemmGflops,
+            double readGbps, List<Prefill> prefill, Decode decode, double fractionTarget, double decodeRatioTarget) {}
+
+    private ForwardBench() {}
+
+    public static Result run(Options options) {
+        Natives.init();
+        MatmulBench.Gemm gemm;
+        MatmulBench.Bandwidth bandwidth;
+        try (NoGradGuard g = new NoGradGuard()) {
+            gemm = options.quick() ? MatmulBench.gemm(Tensors.BF16, 1024, 1024, 1024, options)
+                    : MatmulBench.gemm(Tensors.BF16, 2048, 2048, 2048, options);
+            bandwidth = MatmulBench.bandwidth(options.quick() ? 256L << 20 : 1L << 30, options);
+        }
+        ModelConfig config = SyntheticModel.config(options.quick());
+        DecoderModel model = SyntheticModel.create(config, ComputeType.BF16);
+        long params = config.parameterCount();
+        long matmulParams = SyntheticModel.matmulParameters(model);
+        Timing.progress("forward: model %d params (%d in matmuls)", params, matmulParams);
+        List<Prefill> prefills = new ArrayList<>();
+        int[][] shapes = options.quick() ? new int[][] {{1, 256}} : new int[][] {{1, 1024}, {4, 512}};
+        Random random = new Random(7);
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (int[] s : shapes) {
+                Tensor ids = Tensors.keep(SyntheticModel.ids(random, config.vocabSize(), s[0], s[1]));
+                double ms = Timing.medianMs(Math.max(1, options.warmup()), options.iterations(), () -> model.forward(ids));
+                long tokens = (long) s[0] * s[1];
+                double gflops = 2.0 * params * tokens / (ms * 1e6);
+                double matmulGflops = 2.0 * matmulParams * tokens / (ms * 1e6);
+                Prefill p = new Prefill(s[0], s[1], Timing.round(ms, 2), Timing.round(tokens / (ms / 1e3), 1),
+                        Timing.round(gflops, 1), Timing.round(matmulGflops, 1), Timing.round(gflops / gemm.gflops(), 3));
+                Timing.progress("forward prefill %dx%d: %.1f ms, %.0f tok/s, %.0f GFLOP/s = %.0f%% of bf16 GEMM (%.0f)",
+                        s[0], s[1], ms, p.tokensPerSecond(), gflops, 100 * p.fractionOfBf16Gemm(), gemm.gflops());
+                prefills.add(p);
+            }
+            Decode decode = decode(model, 128, options.quick() ? 16 : 64, bandwidth.readGbps(), options);
+            return new Result(config.hiddenSize() + "h/" + config.numLayers() + "L/" + config.vocabSize() + "v bf16", params,
+                    matmulParams, gemm.gflops(), bandwidth.readGbps(), prefills, decode, 0.40, 1.5);
+        }
+    }
+
+    /** Softmax KV-cache decode after a prefill of {@code context} tokens; median ms per step. */
+    static Decode decode(DecoderModel model, int context, int steps, double readGbps, Options options) {
+        Random random = new Random(11);
+        int vocab = model.config().vocabSize();
+        double[] ms = new double[steps];
+        int warm = 8;
+        List<LayerCache> caches = model.newCaches();
+        try (PointerScope scope = new PointerScope()) {
+            model.forward(SyntheticModel.ids(random, vocab, 1, context), Tensors.arange(context).unsqueeze(0),
+                    AttentionContext.unpadded(), caches);
+        }
+        long position = context;
+        for (int i = 0; i < warm + steps; i++) {
+            try (PointerScope scope = new PointerScope()) {
+                long start = System.nanoTime();
+                step(model, caches, random.nextInt(vocab), position++);
+                if (i >= warm) {
+                    ms[i - warm] = (System.nanoTime() - start) / 1e6;
+                }
+            }
+        }
+        double median = Timing.median(ms);
+        long weightBytes = SyntheticModel.matmulWeightBytes(model);
+        double bound = weightBytes / (readGbps * 1e6);
+        Timing.progress("forward decode (softmax KV, context %d): %.2f ms/token (mean %.2f), %.1f tok/s; weights %.0f MiB / %.1f GB/s = %.2f ms -> %.2fx",
+                context, median, Timing.mean(ms), 1e3 / median, Memory.mib(weightBytes), readGbps, bound, median / bound);
+        return new Decode(context, steps, Timing.round(median, 3), Timing.round(1e3 / median, 1), weightBytes, readGbps,
+                Timing.round(bound, 3), Timing.round(median / bound, 2));
+    }
+
+    /** One decode step, as the generator runs it: forward of one token, then the arg-max of its logits. */
+    static long step(DecoderModel model, List<LayerCache> caches, long token, long position) {
+        Tensor logits = model.forward(Tensors.ofLongs(new long[] {token}, 1, 1), Tensors.ofLongs(new long[] {position}, 1, 1),
+                new AttentionContext(null, position), caches);
+        return logits.argmax().item_long();
+    }
+}

@@ -1,0 +1,235 @@
+package dev.lolcats4j.cli;
+
+import dev.lolcats4j.BadInputException;
+import dev.lolcats4j.data.PackedDataset;
+import dev.lolcats4j.io.AtomicFiles;
+import dev.lolcats4j.lolcats.AdapterConfig;
+import dev.lolcats4j.lolcats.AdapterConfigJson;
+import dev.lolcats4j.lolcats.Adapters;
+import dev.lolcats4j.lolcats.AttentionKind;
+import dev.lolcats4j.lolcats.FeatureMapKind;
+import dev.lolcats4j.lolcats.LoraConfig;
+import dev.lolcats4j.model.DecoderModel;
+import dev.lolcats4j.tokenizer.Tokenizer;
+import dev.lolcats4j.train.AttentionTransfer;
+import dev.lolcats4j.train.LoraFinetune;
+import dev.lolcats4j.train.Objective;
+import dev.lolcats4j.train.TrainConfig;
+import dev.lolcats4j.train.TrainLoop;
+import dev.lolcats4j.train.TrainResult;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.bytedeco.pytorch.global.torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code lolcats linearize}: base model folder in, LoLCATs adapter folder out. Stage 1
+ * (attention transfer) trains feature maps and window factors against the softmax teacher;
+ * stage 2 trains LoRA with next-token loss. Reference defaults throughout.
+ */
+@Command(name = "linearize", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Turn a model's softmax attention into LoLCATs hybrid attention: stage 1 attention transfer, "
+                + "stage 2 LoRA. Writes an adapter folder (adapter.safetensors + lolcats_config.json) to --out, "
+                + "with per-stage training folders (metrics.csv, loss.png, checkpoints) inside it."})
+public final class LinearizeCommand implements Callable<Integer> {
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    ModelOptions model;
+
+    @Mixin
+    DataOptions data;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Adapter folder to write.")
+    Path out;
+
+    @Option(names = "--stage", defaultValue = "all", paramLabel = "transfer|lora|all",
+            description = "Which stages to run (default: ${DEFAULT-VALUE}); 'lora' needs --adapter with a stage-1 adapter.")
+    String stage;
+
+    @Option(names = "--resume", description = "Continue an interrupted run from the checkpoints in --out.")
+    boolean resume;
+
+    @Option(names = "--attention", defaultValue = "hybrid_sw", description = "hybrid_sw | hybrid_tk | linear (default: ${DEFAULT-VALUE}).")
+    String attention;
+
+    @Option(names = "--feature-map", defaultValue = "softmax_dim", description = "softmax_dim | exp_dim | relu | pos_elu (default: ${DEFAULT-VALUE}).")
+    String featureMap;
+
+    @Option(names = "--feature-dim", defaultValue = "64", description = "F, per-head feature dimension (default: ${DEFAULT-VALUE}).")
+    int featureDim;
+
+    @Option(names = "--window", defaultValue = "64", description = "W, sliding-window size (default: ${DEFAULT-VALUE}).")
+    int window;
+
+    @Option(names = "--affine", description = "Linear factor 1 - gamma instead of 1.")
+    boolean affine;
+
+    @Option(names = "--feature-map-bias", description = "Learn a per-head bias in the feature maps.")
+    boolean featureMapBias;
+
+    @Option(names = "--softmax-layers", split = ",", paramLabel = "I,J", description = "Layers to keep as softmax attention.")
+    List<Integer> softmaxLayers = new ArrayList<>();
+
+    @Option(names = "--transfer-steps", paramLabel = "N", description = "Stage-1 optimiser steps (default: 2 epochs of the data).")
+    Integer transferSteps;
+
+    @Option(names = "--transfer-lr", defaultValue = "1e-2", description = "Stage-1 learning rate (default: ${DEFAULT-VALUE}).")
+    double transferLr;
+
+    @Option(names = "--lora-steps", paramLabel = "N", description = "Stage-2 optimiser steps (default: 1 epoch of the data).")
+    Integer loraSteps;
+
+    @Option(names = "--lora-lr", defaultValue = "1e-4", description = "Stage-2 learning rate (default: ${DEFAULT-VALUE}).")
+    double loraLr;
+
+    @Option(names = "--lora-rank", defaultValue = "8", description = "LoRA rank r (default: ${DEFAULT-VALUE}).")
+    int loraRank;
+
+    @Option(names = "--lora-alpha", defaultValue = "16", description = "LoRA alpha; scale = alpha / r (default: ${DEFAULT-VALUE}).")
+    double loraAlpha;
+
+    @Option(names = "--lora-dropout", defaultValue = "0", description = "LoRA dropout (only 0 is supported for now).")
+    double loraDropout;
+
+    @Option(names = "--lora-targets", split = ",", defaultValue = "q_proj,k_proj,v_proj,o_proj",
+            description = "Projections that get LoRA (default: ${DEFAULT-VALUE}).")
+    List<String> loraTargets;
+
+    @Option(names = "--train-feature-maps", description = "Keep training feature maps and window factors in stage 2.")
+    boolean trainFeatureMaps;
+
+    @Option(names = "--batch", defaultValue = "8", description = "Sequences per optimiser step (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--micro-batch", defaultValue = "1", description = "Sequences per forward pass; --batch / this = gradient accumulation (default: ${DEFAULT-VALUE}).")
+    int microBatch;
+
+    @Option(names = "--weight-decay", defaultValue = "0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
+    double weightDecay;
+
+    @Option(names = "--eval-every", defaultValue = "100", description = "Held-out evaluation every N steps (default: ${DEFAULT-VALUE}).")
+    int evalEvery;
+
+    @Option(names = "--eval-batches", defaultValue = "8", description = "Held-out sequences per evaluation (default: ${DEFAULT-VALUE}).")
+    int evalBatches;
+
+    @Option(names = "--patience", defaultValue = "10", description = "Reduce-on-plateau patience, in evaluations (default: ${DEFAULT-VALUE}).")
+    int patience;
+
+    @Option(names = "--checkpoint-every", defaultValue = "100", description = "Resumable checkpoint every N steps (default: ${DEFAULT-VALUE}).")
+    int checkpointEvery;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed for initialisation (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Override
+    public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter stdout = spec.commandLine().getOut();
+        boolean runTransfer = stage.equals("all") || stage.equals("transfer");
+        boolean runLora = stage.equals("all") || stage.equals("lora");
+        if (!runTransfer && !runLora) {
+            throw new BadInputException("--stage: expected transfer, lora or all, found \"" + stage + "\"");
+        }
+        if (loraDropout != 0) {
+            throw new BadInputException("--lora-dropout: only 0 is supported for now, found " + loraDropout);
+        }
+        if (!runTransfer && model.adapter == null) {
+            throw new BadInputException("--stage lora: needs --adapter DIR with a stage-1 adapter");
+        }
+        AdapterConfig config = runTransfer ? adapterConfig() : AdapterConfigJson.read(model.adapter);
+        Tokenizer tokenizer = model.tokenizer().orElseThrow(() -> new BadInputException(
+                model.modelDir().resolve("tokenizer.json") + ": not found; linearize needs the model's tokenizer to read --data"));
+        // The teacher is the base model: an adapter, if given, is applied by the stages themselves.
+        Path adapterFlag = model.adapter;
+        model.adapter = null;
+        DecoderModel m = model.load(err);
+        model.adapter = adapterFlag;
+        PackedDataset dataset = data.load(tokenizer, err);
+        createFolder(out);
+        List<String> summary = new ArrayList<>();
+        if (runTransfer) {
+            torch.manual_seed(seed);
+            Adapters.convert(m, config.withLora(null));
+            int steps = transferSteps != null ? transferSteps : defaultSteps(dataset, 2);
+            TrainResult r = train("stage 1", new AttentionTransfer(m, config.withLora(null)), dataset, steps, transferLr,
+                    out.resolve("stage1"), err);
+            summary.add(String.format(Locale.ROOT, "stage 1 (attention transfer): %d steps, %,d tokens, best held-out loss %.5f at step %d, %s",
+                    r.steps(), r.trainTokens(), r.bestEvalLoss(), r.bestStep(), ProgressLine.duration(r.seconds())));
+            Adapters.load(m, out.resolve("stage1/best"));
+            copyAdapter(out.resolve("stage1/best"), out);
+        } else {
+            Adapters.load(m, model.adapter);
+        }
+        if (runLora) {
+            LoraConfig lora = new LoraConfig(loraRank, loraAlpha, loraDropout, loraTargets);
+            for (String target : loraTargets) {
+                if (!LoraConfig.ALL_TARGETS.contains(target)) {
+                    throw new BadInputException("--lora-targets: expected names from " + LoraConfig.ALL_TARGETS + ", found \"" + target + "\"");
+                }
+            }
+            AdapterConfig withLora = AdapterConfigJson.read(runTransfer ? out : model.adapter).withLora(lora);
+            torch.manual_seed(seed + 1);
+            Adapters.addLora(m, lora);
+            int steps = loraSteps != null ? loraSteps : defaultSteps(dataset, 1);
+            TrainResult r = train("stage 2", new LoraFinetune(m, withLora, trainFeatureMaps), dataset, steps, loraLr,
+                    out.resolve("stage2"), err);
+            summary.add(String.format(Locale.ROOT, "stage 2 (LoRA): %d steps, %,d tokens, best held-out loss %.5f (perplexity %.3f) at step %d, %s",
+                    r.steps(), r.trainTokens(), r.bestEvalLoss(), Math.exp(r.bestEvalLoss()), r.bestStep(), ProgressLine.duration(r.seconds())));
+            copyAdapter(out.resolve("stage2/best"), out);
+        }
+        summary.forEach(stdout::println);
+        stdout.println("adapter written to " + out + " (use: lolcats score --model " + model.modelDir() + " --adapter " + out + " ...)");
+        stdout.flush();
+        return Main.EXIT_OK;
+    }
+
+    private TrainResult train(String label, Objective objective, PackedDataset dataset, int steps, double lr, Path dir, PrintWriter err) {
+        TrainConfig config = new TrainConfig(steps, lr, weightDecay, batch, microBatch, "plateau", 0, 1e-5, 0.1, patience, 0,
+                evalEvery, evalBatches, checkpointEvery, seed);
+        err.printf(Locale.ROOT, "[%s] %d steps of %d sequences x %d tokens, lr %.1e%n", label, steps, batch,
+                dataset.train().get(0).tokens().length - 1, lr);
+        return new TrainLoop(objective, dataset, config, dir, new ProgressLine(err, label)).run(resume);
+    }
+
+    private int defaultSteps(PackedDataset dataset, int epochs) {
+        return Math.max(1, (int) Math.ceil((double) dataset.train().size() * epochs / batch));
+    }
+
+    private AdapterConfig adapterConfig() {
+        if (featureDim < 1 || window < 1) {
+            throw new BadInputException("--feature-dim and --window: expected positive integers");
+        }
+        Path flags = Path.of("command line");
+        return new AdapterConfig(AttentionKind.parse(attention, flags), FeatureMapKind.parse(featureMap, flags), featureDim,
+                window, affine, featureMapBias, softmaxLayers, null);
+    }
+
+    private static void copyAdapter(Path from, Path to) {
+        for (String name : new String[] {Adapters.WEIGHTS_FILE, AdapterConfigJson.FILE_NAME}) {
+            Path source = from.resolve(name);
+            AtomicFiles.write(to.resolve(name), stream -> Files.copy(source, stream));
+        }
+    }
+
+    private static void createFolder(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
