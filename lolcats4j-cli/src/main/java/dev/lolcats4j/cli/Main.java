@@ -28,6 +28,9 @@ import picocli.CommandLine.ScopeType;
             GenerateCommand.class,
             LinearizeCommand.class,
             PretrainCommand.class,
+            EvalCommand.class,
+            MergeCommand.class,
+            ImportReferenceCommand.class,
         })
 public final class Main implements Callable<Integer> {
 

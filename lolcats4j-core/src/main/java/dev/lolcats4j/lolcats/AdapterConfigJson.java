@@ -38,6 +38,20 @@ public final class AdapterConfigJson {
         return parse(file, root);
     }
 
+    /** Reads a config file by its own path (any file name), e.g. a lolcats_config.json given on the command line. */
+    public static AdapterConfig readFile(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new BadInputException(file + ": not found (expected a " + FILE_NAME + " file)");
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new BadInputException(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        return parse(file, root);
+    }
+
     static AdapterConfig parse(Path file, JsonNode root) {
         if (root == null || !root.isObject()) {
             throw BadInputException.at(file, "(root)", "expected a JSON object");
