@@ -8,13 +8,13 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * {@code bench [matmul|forward|attention|decode|rss|profile|probe|all] [--json] [--quick]
+ * {@code bench [matmul|forward|attention|decode|rss|train|profile|probe|all] [--json] [--quick]
  * [--warmup N] [--iterations N] [--memory-budget-gib G]}: runs the plain benchmark runners
  * and prints their results (JSON on stdout with --json); progress goes to stderr.
  */
 public final class BenchMain {
 
-    public static final String USAGE = "usage: bench [matmul|forward|attention|decode|rss|profile|probe|all] [--json] [--quick] "
+    public static final String USAGE = "usage: bench [matmul|forward|attention|decode|rss|train|profile|probe|all] [--json] [--quick] "
             + "[--warmup N] [--iterations N] [--memory-budget-gib G]";
 
     private BenchMain() {}
@@ -66,6 +66,7 @@ public final class BenchMain {
             case "rss" -> DecodeBench.rss(options);
             case "profile" -> DecodeProfile.run(options);
             case "probe" -> LinearProbe.run(options);
+            case "train" -> TrainBench.run(options);
             case "all" -> {
                 Map<String, Object> all = new LinkedHashMap<>();
                 all.put("matmul", MatmulBench.run(options));

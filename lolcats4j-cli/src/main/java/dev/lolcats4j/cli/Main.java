@@ -28,9 +28,11 @@ import picocli.CommandLine.ScopeType;
             GenerateCommand.class,
             LinearizeCommand.class,
             PretrainCommand.class,
+            BenchCommand.class,
             EvalCommand.class,
             MergeCommand.class,
             ImportReferenceCommand.class,
+            DemoCommand.class,
         })
 public final class Main implements Callable<Integer> {
 
