@@ -29,8 +29,14 @@ public final class ClozeTaskBuilder {
      * @param maxItems at most this many items (sentences are drawn at random when there are more)
      * @param seed seed for the draw, the cut points' jitter and the choice order
      * @param minWords sentences shorter than this are skipped
+     * @param endingWords words in each ending: 0 = the rest of the sentence; k = only the next k
+     *     words (an easier next-word cloze that small models can show skill on)
      */
-    public record Options(int choices, int maxItems, long seed, int minWords) {
+    public record Options(int choices, int maxItems, long seed, int minWords, int endingWords) {
+
+        public Options(int choices, int maxItems, long seed, int minWords) {
+            this(choices, maxItems, seed, minWords, 0);
+        }
 
         public Options {
             if (choices < 2) {
@@ -82,7 +88,8 @@ public final class ClozeTaskBuilder {
             int hi = Math.min(w.length - 3, (int) Math.ceil(0.7 * w.length));
             int cut = hi <= lo ? lo : lo + random.nextInt(hi - lo + 1);
             contexts[i] = String.join(" ", Arrays.copyOfRange(w, 0, cut));
-            endings[i] = " " + String.join(" ", Arrays.copyOfRange(w, cut, w.length));
+            int end = options.endingWords() > 0 ? Math.min(w.length, cut + options.endingWords()) : w.length;
+            endings[i] = " " + String.join(" ", Arrays.copyOfRange(w, cut, end));
         }
         int[] order = shuffled(usable.size(), random);
         List<MultipleChoice.Item> items = new ArrayList<>();
