@@ -86,7 +86,7 @@ public final class Adapters {
             }
         }
         try (SafetensorsFile weights = SafetensorsFile.open(file)) {
-            apply(model, config, new TensorSource(file, weights.tensors().keySet(), weights::get));
+            apply(model, config, new TensorSource(name -> file, weights.tensors().keySet(), weights::get));
         }
         return config;
     }
@@ -127,7 +127,8 @@ public final class Adapters {
         Set<String> extra = new HashSet<>(source.names());
         extra.removeAll(used);
         if (!extra.isEmpty()) {
-            throw BadInputException.at(source.file(), extra.stream().sorted().findFirst().orElseThrow(),
+            String first = extra.stream().sorted().findFirst().orElseThrow();
+            throw BadInputException.at(source.fileOf().apply(first), first,
                     "tensor not used by lolcats_config.json (" + extra.size() + " unused; check attention/lora/softmax_layers)");
         }
     }
@@ -185,16 +186,21 @@ public final class Adapters {
         layer.setAttention(new HybridAttention(params, group));
     }
 
-    /** Named tensors from one file (adapter.safetensors or an imported .pt). */
-    public record TensorSource(Path file, Set<String> names, java.util.function.Function<String, TensorData> reader) {
+    /**
+     * Named adapter tensors (from adapter.safetensors or imported .pt files).
+     *
+     * @param fileOf the file a tensor comes from (or would, when missing), for error messages
+     */
+    public record TensorSource(java.util.function.Function<String, Path> fileOf, Set<String> names,
+            java.util.function.Function<String, TensorData> reader) {
 
         Tensor take(String name, Set<String> used, long... shape) {
             if (!names.contains(name)) {
-                throw BadInputException.at(file, name, "tensor missing (expected shape " + Arrays.toString(shape) + ")");
+                throw BadInputException.at(fileOf.apply(name), name, "tensor missing (expected shape " + Arrays.toString(shape) + ")");
             }
             TensorData data = reader.apply(name);
             if (!Arrays.equals(data.shape(), shape)) {
-                throw BadInputException.at(file, name, "expected shape " + Arrays.toString(shape)
+                throw BadInputException.at(fileOf.apply(name), name, "expected shape " + Arrays.toString(shape)
                         + " for this model, found " + Arrays.toString(data.shape()));
             }
             used.add(name);

@@ -32,9 +32,10 @@ public final class ReferenceImport {
      */
     public static void run(Path distill, Path lora, AdapterConfig config, DecoderModel model, Path outDir) {
         Map<String, TensorData> tensors = new LinkedHashMap<>();
-        collect(distill, tensors);
+        Map<String, Path> origin = new LinkedHashMap<>();
+        collect(distill, tensors, origin);
         if (lora != null) {
-            collect(lora, tensors);
+            collect(lora, tensors, origin);
         }
         boolean hasLora = tensors.keySet().stream().anyMatch(n -> n.contains(".lora_A."));
         if (hasLora && config.lora() == null) {
@@ -42,7 +43,10 @@ public final class ReferenceImport {
                     + ": holds LoRA weights but the adapter config has \"lora\": null");
         }
         if (model != null) {
-            Adapters.apply(model, config, new Adapters.TensorSource(distill, tensors.keySet(), tensors::get));
+            // A missing LoRA tensor belongs in the LoRA file, anything else in the stage-1 file.
+            Path loraFile = lora != null ? lora : distill;
+            Adapters.apply(model, config, new Adapters.TensorSource(
+                    name -> origin.getOrDefault(name, name.contains(".lora_") ? loraFile : distill), tensors.keySet(), tensors::get));
         }
         try {
             Files.createDirectories(outDir);
@@ -54,12 +58,13 @@ public final class ReferenceImport {
     }
 
     /** Keeps the adapter's tensors (feature maps, window factors, LoRA) as float32. */
-    private static void collect(Path file, Map<String, TensorData> out) {
+    private static void collect(Path file, Map<String, TensorData> out, Map<String, Path> origin) {
         Map<String, TensorData> state = TorchCheckpointReader.readStateDict(file, STATE_KEY);
         int before = out.size();
         state.forEach((name, data) -> {
             if (name.contains("feature_map_") || name.endsWith("window_factors") || name.contains(".lora_")) {
                 out.put(name, toFloat32(data));
+                origin.put(name, file);
             }
         });
         if (out.size() == before) {
