@@ -89,6 +89,10 @@ public final class LinearizeCommand implements Callable<Integer> {
     @Option(names = "--transfer-lr", defaultValue = "1e-2", description = "Stage-1 learning rate (default: ${DEFAULT-VALUE}).")
     double transferLr;
 
+    @Option(names = "--attention-xent", defaultValue = "0", paramLabel = "WEIGHT",
+            description = "Weight of the stage-1 attention cross-entropy term (default: ${DEFAULT-VALUE} = off; quadratic memory in --seq-len).")
+    double attentionXent;
+
     @Option(names = "--lora-steps", paramLabel = "N", description = "Stage-2 optimiser steps (default: 1 epoch of the data).")
     Integer loraSteps;
 
@@ -101,7 +105,7 @@ public final class LinearizeCommand implements Callable<Integer> {
     @Option(names = "--lora-alpha", defaultValue = "16", description = "LoRA alpha; scale = alpha / r (default: ${DEFAULT-VALUE}).")
     double loraAlpha;
 
-    @Option(names = "--lora-dropout", defaultValue = "0", description = "LoRA dropout (only 0 is supported for now).")
+    @Option(names = "--lora-dropout", defaultValue = "0", description = "LoRA dropout on the adapter input during training (default: ${DEFAULT-VALUE}).")
     double loraDropout;
 
     @Option(names = "--lora-targets", split = ",", defaultValue = "q_proj,k_proj,v_proj,o_proj",
@@ -144,8 +148,8 @@ public final class LinearizeCommand implements Callable<Integer> {
         if (!runTransfer && !runLora) {
             throw new BadInputException("--stage: expected transfer, lora or all, found \"" + stage + "\"");
         }
-        if (loraDropout != 0) {
-            throw new BadInputException("--lora-dropout: only 0 is supported for now, found " + loraDropout);
+        if (loraDropout < 0 || loraDropout >= 1) {
+            throw new BadInputException("--lora-dropout: expected a probability in [0, 1), found " + loraDropout);
         }
         if (!runTransfer && model.adapter == null) {
             throw new BadInputException("--stage lora: needs --adapter DIR with a stage-1 adapter");
@@ -165,7 +169,7 @@ public final class LinearizeCommand implements Callable<Integer> {
             torch.manual_seed(seed);
             Adapters.convert(m, config.withLora(null));
             int steps = transferSteps != null ? transferSteps : defaultSteps(dataset, 2);
-            TrainResult r = train("stage 1", new AttentionTransfer(m, config.withLora(null)), dataset, steps, transferLr,
+            TrainResult r = train("stage 1", new AttentionTransfer(m, config.withLora(null), attentionXent), dataset, steps, transferLr,
                     out.resolve("stage1"), err);
             summary.add(String.format(Locale.ROOT, "stage 1 (attention transfer): %d steps, %,d tokens, best held-out loss %.5f at step %d, %s",
                     r.steps(), r.trainTokens(), r.bestEvalLoss(), r.bestStep(), ProgressLine.duration(r.seconds())));

@@ -66,7 +66,7 @@ public final class Adapters {
                 Tensor a = torch.rand(new long[] {lora.rank(), p.inFeatures()}, Tensors.options(Tensors.F32))
                         .mul(Tensors.scalar(2 * bound)).sub(Tensors.scalar(bound));
                 Tensor b = Tensors.zeros(Tensors.F32, p.outFeatures(), lora.rank());
-                p.setLora(new Lora(a, b, lora.scale()));
+                p.setLora(new Lora(a, b, lora.scale(), lora.dropout()));
             }
         }
     }
@@ -120,7 +120,7 @@ public final class Adapters {
                     String p = loraPrefix(i, target);
                     Tensor a = source.take(p + ".lora_A.default.weight", used, r, proj.inFeatures());
                     Tensor b = source.take(p + ".lora_B.default.weight", used, proj.outFeatures(), r);
-                    proj.setLora(new Lora(a, b, config.lora().scale()));
+                    proj.setLora(new Lora(a, b, config.lora().scale(), config.lora().dropout()));
                 }
             }
         }

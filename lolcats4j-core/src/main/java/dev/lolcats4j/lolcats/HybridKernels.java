@@ -112,6 +112,21 @@ public final class HybridKernels {
      * Reference form with explicit N x N masks; for tests and the scaling benchmark only.
      */
     public static Tensor quadratic(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid) {
+        Tensor weights = unnormalizedWeights(p, q, k, keyValid);
+        return weights.matmul(v).div(weights.sum(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+    }
+
+    /**
+     * The hybrid attention's rows of weights, normalised to sum to one: [B, H, N, N]. Used by the
+     * optional attention cross-entropy term of stage 1 (quadratic memory, short sequences only).
+     */
+    public static Tensor attentionWeights(HybridParams p, Tensor q, Tensor k, Tensor keyValid) {
+        Tensor weights = unnormalizedWeights(p, q, k, keyValid);
+        return weights.div(weights.sum(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+    }
+
+    /** gamma e^(s - m) on the window set plus lambda phi_q phi_k on the linear set, [B, H, N, N]. */
+    private static Tensor unnormalizedWeights(HybridParams p, Tensor q, Tensor k, Tensor keyValid) {
         long n = q.size(2);
         long h = q.size(1);
         Tensor i = Tensors.arange(n).unsqueeze(1);
@@ -151,8 +166,7 @@ public final class HybridKernels {
         scores = scores.masked_fill(wMask.eq(Tensors.scalar(0)), Tensors.scalar(MASKED));
         Tensor a = scores.sub(scores.amax(new long[] {-1}, true)).exp().mul(wMask).mul(p.gamma().view(1, h, 1, 1));
         Tensor lin = p.featureQ().apply(q).matmul(p.featureK().apply(k).transpose(2, 3)).mul(lMask).mul(p.lambda().view(1, h, 1, 1));
-        Tensor weights = a.add(lin);
-        return weights.matmul(v).div(weights.sum(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+        return a.add(lin);
     }
 
     /** Window membership inside the [previous block | own block] key layout, [W, 2W] float. */

@@ -8,5 +8,6 @@ import org.bytedeco.pytorch.Tensor;
  * @param a [r, in] float32
  * @param b [out, r] float32
  * @param scale alpha / r
+ * @param dropout dropout on the LoRA input while gradients are recorded (training); 0 = none
  */
-public record Lora(Tensor a, Tensor b, double scale) {}
+public record Lora(Tensor a, Tensor b, double scale, double dropout) {}

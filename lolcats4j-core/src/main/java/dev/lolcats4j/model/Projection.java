@@ -29,7 +29,10 @@ public final class Projection {
                 : torch.linear(in, w, new TensorOptional(bias.to(w.scalar_type())));
         y = y.to(Tensors.F32);
         if (lora != null) {
-            Tensor update = x.matmul(lora.a().t()).matmul(lora.b().t()).mul(Tensors.scalar(lora.scale()));
+            // Dropout only in training, recognised by autograd recording (inference runs under no-grad).
+            Tensor input = lora.dropout() > 0 && org.bytedeco.pytorch.GradMode.is_enabled()
+                    ? torch.dropout(x, lora.dropout(), true) : x;
+            Tensor update = input.matmul(lora.a().t()).matmul(lora.b().t()).mul(Tensors.scalar(lora.scale()));
             y = y.add(update);
         }
         return y;

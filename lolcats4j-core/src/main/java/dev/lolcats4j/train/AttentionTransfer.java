@@ -19,8 +19,8 @@ import org.bytedeco.pytorch.Tensor;
  * Stage 1 (lolcats-method.md section 5): every converted layer at once, teacher-forced. Each
  * layer's hybrid attention sees the q, k, v that the softmax teacher produced, and its per-head
  * output before o_proj is matched to the teacher's by MSE; the teacher's output is what flows
- * on to the next layer. Loss = 1000 x mean over layers of the MSE. Only feature maps and window
- * factors train.
+ * on to the next layer. Loss = 1000 x mean over layers of the MSE (+ an optional attention
+ * cross-entropy term). Only feature maps and window factors train.
  */
 public final class AttentionTransfer implements Objective {
 
@@ -29,11 +29,22 @@ public final class AttentionTransfer implements Objective {
     private final DecoderModel model;
     private final AdapterConfig config;
     private final SoftmaxAttention teacher;
+    private final double attentionXent;
     private final List<Tensor> parameters = new ArrayList<>();
 
     public AttentionTransfer(DecoderModel model, AdapterConfig config) {
+        this(model, config, 0);
+    }
+
+    /**
+     * @param attentionXent weight of the attention cross-entropy term (0 = off, the default;
+     *     the reference used 1 for its largest model). It compares full N x N attention rows, so
+     *     its memory is quadratic in the sequence length.
+     */
+    public AttentionTransfer(DecoderModel model, AdapterConfig config, double attentionXent) {
         this.model = model;
         this.config = config;
+        this.attentionXent = attentionXent;
         this.teacher = new SoftmaxAttention(model.config().groupSize());
         for (DecoderLayer layer : model.layers()) {
             if (layer.attention() instanceof HybridAttention hybrid) {
@@ -67,7 +78,7 @@ public final class AttentionTransfer implements Objective {
         }
     }
 
-    /** Per-layer MSE (before scaling) on one batch, for reporting how well each layer matches. */
+    /** Per-layer MSE (before scaling; plus the scaled cross-entropy term if on) on one batch. */
     public double[] layerMse(Batch batch) {
         try (NoGradGuard noGrad = new NoGradGuard()) {
             List<Double> out = new ArrayList<>();
@@ -91,7 +102,7 @@ public final class AttentionTransfer implements Objective {
         return total[0];
     }
 
-    private void forEachLayer(Batch batch, java.util.function.Consumer<Tensor> onLayerMse) {
+    private void forEachLayer(Batch batch, java.util.function.Consumer<Tensor> onLayerLoss) {
         Tensor x;
         Tensor[] cosSin;
         try (NoGradGuard noGrad = new NoGradGuard()) {
@@ -110,12 +121,33 @@ public final class AttentionTransfer implements Objective {
             }
             if (layer.attention() instanceof HybridAttention hybrid) {
                 Tensor student = hybrid.forward(qkv[0], qkv[1], qkv[2], context, null);
-                onLayerMse.accept(student.sub(target).pow(Tensors.scalar(2)).mean());
+                Tensor loss = student.sub(target).pow(Tensors.scalar(2)).mean();
+                if (attentionXent > 0) {
+                    // Scaled so that, after the 1000 x MSE scaling below, the term weighs attentionXent.
+                    loss = loss.add(attentionCrossEntropy(hybrid, qkv).mul(Tensors.scalar(attentionXent / MSE_SCALE)));
+                }
+                onLayerLoss.accept(loss);
             }
             try (NoGradGuard noGrad = new NoGradGuard()) {
                 x = layer.finish(x, target);
             }
         }
+    }
+
+    /** Mean over rows of -sum_j softmax_teacher(i, j) log hybrid(i, j). */
+    private Tensor attentionCrossEntropy(HybridAttention hybrid, Tensor[] qkv) {
+        int group = model.config().groupSize();
+        Tensor k = dev.lolcats4j.model.Heads.expand(qkv[1], group);
+        Tensor teacherRows;
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            long n = qkv[0].size(2);
+            Tensor scores = qkv[0].matmul(k.transpose(2, 3)).mul(Tensors.scalar(1.0 / Math.sqrt(qkv[0].size(3))));
+            Tensor future = Tensors.ones(Tensors.F32, n, n).triu(1).gt(Tensors.scalar(0.5));
+            teacherRows = scores.masked_fill(future, Tensors.scalar(Double.NEGATIVE_INFINITY)).softmax(-1);
+        }
+        Tensor studentRows = dev.lolcats4j.lolcats.HybridKernels.attentionWeights(hybrid.params(), qkv[0], k, null);
+        return teacherRows.mul(studentRows.clamp_min(Tensors.scalar(1e-12)).log()).sum(new long[] {-1}, false,
+                new org.bytedeco.pytorch.ScalarTypeOptional()).neg().mean();
     }
 
     @Override

@@ -9,7 +9,6 @@ import dev.lolcats4j.model.Lora;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -51,17 +50,12 @@ public final class LoraFinetune implements Objective {
 
     @Override
     public double trainStep(Batch batch, double scale) {
-        Tensor loss = LanguageModelLoss.of(model, batch);
-        double value = loss.item_double();
-        loss.mul(dev.lolcats4j.torch.Tensors.scalar(scale)).backward();
-        return value;
+        return LanguageModelLoss.backward(model, batch, scale);
     }
 
     @Override
     public double evalLoss(Batch batch) {
-        try (NoGradGuard noGrad = new NoGradGuard()) {
-            return LanguageModelLoss.of(model, batch).item_double();
-        }
+        return LanguageModelLoss.evaluate(model, batch);
     }
 
     @Override

@@ -34,17 +34,12 @@ public final class Pretraining implements Objective {
 
     @Override
     public double trainStep(Batch batch, double scale) {
-        Tensor loss = LanguageModelLoss.of(model, batch);
-        double value = loss.item_double();
-        loss.mul(Tensors.scalar(scale)).backward();
-        return value;
+        return LanguageModelLoss.backward(model, batch, scale);
     }
 
     @Override
     public double evalLoss(Batch batch) {
-        try (NoGradGuard noGrad = new NoGradGuard()) {
-            return LanguageModelLoss.of(model, batch).item_double();
-        }
+        return LanguageModelLoss.evaluate(model, batch);
     }
 
     @Override

@@ -54,6 +54,25 @@ class TrainingTest {
     }
 
     @Test
+    void attentionCrossEntropyTermAddsToTheLossAndTrains(@TempDir Path tmp) throws Exception {
+        try (Tokenizer tokenizer = TrainingFixtures.byteTokenizer(tmp)) {
+            PackedDataset data = TrainingFixtures.pack(tokenizer, TrainingFixtures.corpus(tmp, 200, 6), 32);
+            DecoderModel model = TrainingFixtures.sharpRandomModel(8);
+            Adapters.convert(model, SMALL);
+            Batch batch = Batch.of(data.heldOut());
+            double mseOnly = new AttentionTransfer(model, SMALL, 0).evalLoss(batch);
+            AttentionTransfer withXent = new AttentionTransfer(model, SMALL, 1.0);
+            double before = withXent.evalLoss(batch);
+            // Cross-entropy of a distribution against another is positive: the term adds to the loss.
+            assertTrue(before > mseOnly + 1e-3, mseOnly + " vs " + before);
+            TrainConfig config = new TrainConfig(30, 1e-2, 0, 2, 2, "plateau", 0, 1e-5, 0.1, 10, 0, 0, 2, 0, 42);
+            new TrainLoop(withXent, data, config, tmp.resolve("out"), TrainListener.SILENT).run(false);
+            double after = withXent.evalLoss(batch);
+            assertTrue(Double.isFinite(after) && after < before, before + " -> " + after);
+        }
+    }
+
+    @Test
     void loraStageChangesOnlyLoraTensors(@TempDir Path tmp) throws Exception {
         try (Tokenizer tokenizer = TrainingFixtures.byteTokenizer(tmp)) {
             PackedDataset data = TrainingFixtures.pack(tokenizer, TrainingFixtures.corpus(tmp, 200, 2), 32);
