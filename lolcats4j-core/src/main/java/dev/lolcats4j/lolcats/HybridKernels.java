@@ -65,12 +65,10 @@ public final class HybridKernels {
         Tensor denominator;
         if (linearOnly) {
             // Li = {j <= i}: earlier blocks through the state, own block causally.
-            Tensor stateKv = shiftBlocks(prefixKv, 1);
-            Tensor stateK = shiftBlocks(prefixK, 1);
+            Tensor[] state = stateTerms(phiQb, prefixKv, prefixK, 1);
             Tensor intra = phiQb.matmul(phiKb.transpose(3, 4)).mul(causal(w, type));
-            numerator = intra.matmul(vb).add(phiQb.matmul(stateKv));
-            denominator = intra.sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional())
-                    .add(phiQb.mul(stateK.unsqueeze(3)).sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+            numerator = intra.matmul(vb).add(state[0]);
+            denominator = intra.sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).add(state[1]);
         } else {
             Tensor kPrev = shiftBlocks(kb, 1);
             Tensor vPrev = shiftBlocks(vb, 1);
@@ -86,10 +84,9 @@ public final class HybridKernels {
             numerator = a.matmul(values);
             denominator = a.sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
             // Linear part: blocks up to c-2 through the state ...
-            Tensor stateKv = shiftBlocks(prefixKv, 2);
-            Tensor stateK = shiftBlocks(prefixK, 2);
-            Tensor linNum = phiQb.matmul(stateKv);
-            Tensor linDen = phiQb.mul(stateK.unsqueeze(3)).sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+            Tensor[] state = stateTerms(phiQb, prefixKv, prefixK, 2);
+            Tensor linNum = state[0];
+            Tensor linDen = state[1];
             if (p.kind() == AttentionKind.HYBRID_SW) {
                 // ... plus, for the sliding window, keys of block c-1 that have left the window
                 // (offset t <= r for query offset r).
@@ -181,6 +178,36 @@ public final class HybridKernels {
     /** [W, W] lower-triangular ones (key offset t <= query offset r). */
     private static Tensor causal(long w, org.bytedeco.pytorch.global.torch.ScalarType type) {
         return Tensors.ones(type, w, w).tril(0);
+    }
+
+    /**
+     * The linear state's contribution to each block's queries: block c sees the prefix sums up
+     * to block c - lag. The product runs on the blocks that have such a prefix and the zero
+     * blocks are prepended to the (smaller) result, so the large [B, H, C, Fw, d] prefix is
+     * never copied.
+     *
+     * @return {numerator [B, H, C, W, d], denominator [B, H, C, W]}
+     */
+    private static Tensor[] stateTerms(Tensor phiQb, Tensor prefixKv, Tensor prefixK, long lag) {
+        long c = phiQb.size(2);
+        long seen = Math.max(0, c - lag);
+        if (seen == 0) {
+            long[] shape = Tensors.shape(phiQb);
+            shape[4] = prefixKv.size(4);
+            Tensor num = torch.zeros(shape, Tensors.options(phiQb.scalar_type()));
+            return new Tensor[] {num, num.select(4, 0)};
+        }
+        Tensor queries = phiQb.narrow(2, lag, seen);
+        Tensor num = queries.matmul(prefixKv.narrow(2, 0, seen));
+        Tensor den = queries.matmul(prefixK.narrow(2, 0, seen).unsqueeze(-1)).squeeze(-1);
+        return new Tensor[] {prependBlocks(num, lag), prependBlocks(den, lag)};
+    }
+
+    /** Prepends {@code count} zero blocks along dim 2. */
+    private static Tensor prependBlocks(Tensor blocks, long count) {
+        long[] shape = Tensors.shape(blocks);
+        shape[2] = count;
+        return Tensors.cat(2, torch.zeros(shape, Tensors.options(blocks.scalar_type())), blocks);
     }
 
     /** Moves blocks along dim 2 by {@code by} positions, filling the first ones with zeros. */

@@ -88,7 +88,11 @@ public final class DecoderModel {
         Tensor[] cosSin = rope.cosSin(positions);
         Tensor x = embed(ids);
         for (int i = 0; i < layers.size(); i++) {
-            x = layers.get(i).forward(x, cosSin, context, caches == null ? null : caches.get(i));
+            // Each layer's temporaries are freed when it is done (autograd keeps what backward needs).
+            org.bytedeco.javacpp.PointerScope outer = org.bytedeco.javacpp.PointerScope.getInnerScope();
+            try (org.bytedeco.javacpp.PointerScope layerScope = new org.bytedeco.javacpp.PointerScope()) {
+                x = Tensors.handOver(layers.get(i).forward(x, cosSin, context, caches == null ? null : caches.get(i)), outer);
+            }
         }
         return x;
     }

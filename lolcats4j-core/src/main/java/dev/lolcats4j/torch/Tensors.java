@@ -42,6 +42,20 @@ public final class Tensors {
         return t;
     }
 
+    /**
+     * Lets {@code t} outlive the innermost scope about to close by handing it to {@code outer}
+     * (the scope that was innermost before; null = none, then the garbage collector frees it).
+     * Used to free each layer's temporaries as soon as the layer is done.
+     */
+    public static Tensor handOver(Tensor t, org.bytedeco.javacpp.PointerScope outer) {
+        if (outer != null) {
+            outer.attach(t);
+        } else {
+            t.retainReference();
+        }
+        return t;
+    }
+
     /** True when two libtorch scalar types are the same (by value, not identity). */
     public static boolean same(ScalarType a, ScalarType b) {
         return a.value == b.value;

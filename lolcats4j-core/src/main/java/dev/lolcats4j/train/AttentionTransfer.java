@@ -113,24 +113,33 @@ public final class AttentionTransfer implements Objective {
         }
         AttentionContext context = AttentionContext.unpadded();
         for (DecoderLayer layer : model.layers()) {
-            Tensor[] qkv;
-            Tensor target;
-            try (NoGradGuard noGrad = new NoGradGuard()) {
-                qkv = layer.queryKeyValue(x, cosSin);
-                target = teacher.forward(qkv[0], qkv[1], qkv[2], context, null);
+            // Each layer's temporaries are freed when it is done; only the teacher output goes on.
+            org.bytedeco.javacpp.PointerScope outer = org.bytedeco.javacpp.PointerScope.getInnerScope();
+            try (org.bytedeco.javacpp.PointerScope layerScope = new org.bytedeco.javacpp.PointerScope()) {
+                x = Tensors.handOver(layerStep(layer, x, cosSin, context, onLayerLoss), outer);
             }
-            if (layer.attention() instanceof HybridAttention hybrid) {
-                Tensor student = hybrid.forward(qkv[0], qkv[1], qkv[2], context, null);
-                Tensor loss = student.sub(target).pow(Tensors.scalar(2)).mean();
-                if (attentionXent > 0) {
-                    // Scaled so that, after the 1000 x MSE scaling below, the term weighs attentionXent.
-                    loss = loss.add(attentionCrossEntropy(hybrid, qkv).mul(Tensors.scalar(attentionXent / MSE_SCALE)));
-                }
-                onLayerLoss.accept(loss);
+        }
+    }
+
+    private Tensor layerStep(DecoderLayer layer, Tensor x, Tensor[] cosSin, AttentionContext context,
+            java.util.function.Consumer<Tensor> onLayerLoss) {
+        Tensor[] qkv;
+        Tensor target;
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            qkv = layer.queryKeyValue(x, cosSin);
+            target = teacher.forward(qkv[0], qkv[1], qkv[2], context, null);
+        }
+        if (layer.attention() instanceof HybridAttention hybrid) {
+            Tensor student = hybrid.forward(qkv[0], qkv[1], qkv[2], context, null);
+            Tensor loss = student.sub(target).pow(Tensors.scalar(2)).mean();
+            if (attentionXent > 0) {
+                // Scaled so that, after the 1000 x MSE scaling below, the term weighs attentionXent.
+                loss = loss.add(attentionCrossEntropy(hybrid, qkv).mul(Tensors.scalar(attentionXent / MSE_SCALE)));
             }
-            try (NoGradGuard noGrad = new NoGradGuard()) {
-                x = layer.finish(x, target);
-            }
+            onLayerLoss.accept(loss);
+        }
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            return layer.finish(x, target);
         }
     }
 
