@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lolcats4j.BadInputException;
+import dev.lolcats4j.io.JsonFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,13 +30,7 @@ public final class AdapterConfigJson {
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(file + ": not found (an adapter folder holds adapter.safetensors and " + FILE_NAME + ")");
         }
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            throw new BadInputException(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
-        }
-        return parse(file, root);
+        return parse(file, JsonFiles.read(file));
     }
 
     /** Reads a config file by its own path (any file name), e.g. a lolcats_config.json given on the command line. */
@@ -43,13 +38,7 @@ public final class AdapterConfigJson {
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(file + ": not found (expected a " + FILE_NAME + " file)");
         }
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            throw new BadInputException(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
-        }
-        return parse(file, root);
+        return parse(file, JsonFiles.read(file));
     }
 
     static AdapterConfig parse(Path file, JsonNode root) {

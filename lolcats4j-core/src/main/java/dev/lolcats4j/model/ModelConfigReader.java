@@ -1,9 +1,8 @@
 package dev.lolcats4j.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lolcats4j.BadInputException;
-import java.io.IOException;
+import dev.lolcats4j.io.JsonFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,7 +13,6 @@ import java.util.Set;
 public final class ModelConfigReader {
 
     private static final Set<String> SUPPORTED = Set.of("llama", "mistral", "qwen2");
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private ModelConfigReader() {}
 
@@ -24,13 +22,7 @@ public final class ModelConfigReader {
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(file + ": not found (expected a Hugging Face model folder with config.json)");
         }
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            throw new BadInputException(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
-        }
-        return parse(file, root);
+        return parse(file, JsonFiles.read(file));
     }
 
     static ModelConfig parse(Path file, JsonNode root) {
