@@ -158,10 +158,7 @@ public final class LinearizeCommand implements Callable<Integer> {
         Tokenizer tokenizer = model.tokenizer().orElseThrow(() -> new BadInputException(
                 model.modelDir().resolve("tokenizer.json") + ": not found; linearize needs the model's tokenizer to read --data"));
         // The teacher is the base model: an adapter, if given, is applied by the stages themselves.
-        Path adapterFlag = model.adapter;
-        model.adapter = null;
-        DecoderModel m = model.load(err);
-        model.adapter = adapterFlag;
+        DecoderModel m = model.loadBase(err);
         PackedDataset dataset = data.load(tokenizer, err);
         createFolder(out);
         List<String> summary = new ArrayList<>();

@@ -76,13 +76,22 @@ public final class ModelOptions {
 
     /** Loads the model (and adapter), printing one status line per step to {@code status}. */
     public DecoderModel load(PrintWriter status) {
+        return load(status, true);
+    }
+
+    /** Loads only the base model (the teacher), ignoring any adapter. */
+    public DecoderModel loadBase(PrintWriter status) {
+        return load(status, false);
+    }
+
+    private DecoderModel load(PrintWriter status, boolean withAdapter) {
         validate();
         ComputeType type = computeType();
         long start = System.nanoTime();
         DecoderModel m = ModelLoader.load(model, type);
         status.printf(Locale.ROOT, "loaded %s: %s, %d layers, vocab %d, %s (%.1f s)%n", model, m.config().modelType(),
                 m.config().numLayers(), m.config().vocabSize(), type.name().toLowerCase(Locale.ROOT), seconds(start));
-        Optional<Path> adapterDir = adapterDir();
+        Optional<Path> adapterDir = withAdapter ? adapterDir() : Optional.empty();
         if (adapterDir.isPresent()) {
             long t = System.nanoTime();
             AdapterConfig config = Adapters.load(m, adapterDir.get());
