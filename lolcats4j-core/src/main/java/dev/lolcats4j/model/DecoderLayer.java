@@ -44,7 +44,8 @@ public final class DecoderLayer {
         long b = x.size(0);
         long n = x.size(1);
         int d = config.headDim();
-        Tensor h = rmsNorm(x, inputNorm, config.rmsNormEps());
+        // Cast the normed input once for the three projections (a no-op in float32 mode).
+        Tensor h = rmsNorm(x, inputNorm, config.rmsNormEps()).to(q.matmulScalarType());
         Tensor qh = q.apply(h).view(b, n, config.numHeads(), d).transpose(1, 2);
         Tensor kh = k.apply(h).view(b, n, config.numKvHeads(), d).transpose(1, 2);
         Tensor vh = v.apply(h).view(b, n, config.numKvHeads(), d).transpose(1, 2);
@@ -58,7 +59,14 @@ public final class DecoderLayer {
         Tensor merged = heads.transpose(1, 2).reshape(b, n, (long) config.numHeads() * config.headDim());
         Tensor afterAttention = x.add(o.apply(merged));
         Tensor h = rmsNorm(afterAttention, postNorm, config.rmsNormEps());
-        Tensor mlp = down.apply(torch.silu(gate.apply(h)).mul(up.apply(h)));
+        Tensor mlp;
+        if (gate.lora() == null && up.lora() == null) {
+            // SwiGLU stays in the matmul dtype between its matmuls, as Hugging Face runs it.
+            Tensor hc = h.to(gate.matmulScalarType());
+            mlp = down.apply(torch.silu(gate.project(hc)).mul(up.project(hc)));
+        } else {
+            mlp = down.apply(torch.silu(gate.apply(h)).mul(up.apply(h)));
+        }
         return afterAttention.add(mlp);
     }
 
