@@ -52,6 +52,10 @@ public final class TrainLoop {
     private double plateauBest = Double.POSITIVE_INFINITY;
     private int plateauBadEvals;
 
+    // The current epoch's training order (derived from the seed and the epoch, so not checkpointed).
+    private int[] order;
+    private int orderEpoch = -1;
+
     public TrainLoop(Objective objective, PackedDataset data, TrainConfig config, Path out, TrainListener listener) {
         if (data.train().isEmpty()) {
             throw new BadInputException("training data: not enough tokens for one packed sequence");
@@ -122,7 +126,10 @@ public final class TrainLoop {
         int size = data.train().size();
         for (int i = 0; i < count; i++) {
             int epoch = (int) (position / size);
-            int[] order = data.order(epoch);
+            if (epoch != orderEpoch) {
+                order = data.order(epoch);
+                orderEpoch = epoch;
+            }
             batch.add(data.train().get(order[(int) (position % size)]));
             position++;
         }
