@@ -82,17 +82,7 @@ public final class DocumentReader {
                     }
                 }
             } else if (name.endsWith(".json")) {
-                JsonNode root = parse(file, 1, reader.lines().reduce("", (a, b) -> a + "\n" + b));
-                if (root == null) {
-                    return;
-                }
-                if (!root.isArray()) {
-                    bad(file, 1, "expected a JSON array of records");
-                    return;
-                }
-                for (int i = 0; i < root.size(); i++) {
-                    record(file, i + 1, root.get(i), sink);
-                }
+                readJsonArray(file, reader, sink);
             } else {
                 // Plain text: blank-line separated paragraphs are documents.
                 StringBuilder paragraph = new StringBuilder();
@@ -110,6 +100,25 @@ public final class DocumentReader {
             throw new BadInputException(file + ": not valid UTF-8 text");
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A JSON array of records, streamed one record at a time; errors name the record's line. */
+    private void readJsonArray(Path file, BufferedReader reader, Consumer<Example> sink) throws IOException {
+        try (com.fasterxml.jackson.core.JsonParser parser = JSON.getFactory().createParser(reader)) {
+            if (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+                bad(file, 1, "expected a JSON array of records");
+                return;
+            }
+            com.fasterxml.jackson.core.JsonToken token;
+            while ((token = parser.nextToken()) != com.fasterxml.jackson.core.JsonToken.END_ARRAY && token != null) {
+                int line = parser.currentTokenLocation().getLineNr();
+                JsonNode node = JSON.readTree(parser);
+                record(file, line, node, sink);
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new BadInputException(file + ":" + (e.getLocation() == null ? 1 : e.getLocation().getLineNr())
+                    + ": not valid JSON (" + e.getOriginalMessage() + ")");
         }
     }
 

@@ -102,6 +102,18 @@ class DocumentReaderTest {
     }
 
     @Test
+    void jsonArrayRecordsAreStreamedAndErrorsNameTheirLine(@TempDir Path tmp) throws IOException {
+        Path file = tmp.resolve("records.json");
+        Files.writeString(file, "[\n  {\"text\": \"one\"},\n  42,\n  {\"text\": \"two\"}\n]\n");
+        BadInputException e = assertThrows(BadInputException.class,
+                () -> new DocumentReader(tokenizer, BadLinePolicy.FAIL, m -> { }).readAll(List.of(file)));
+        assertTrue(e.getMessage().startsWith(file + ":3: expected a JSON object"), e.getMessage());
+        List<Example> kept = new DocumentReader(tokenizer, BadLinePolicy.SKIP, m -> { }).readAll(List.of(file));
+        assertEquals(2, kept.size());
+        assertArrayEquals(ids("two", true), kept.get(1).tokens());
+    }
+
+    @Test
     void missingDataIsAnError(@TempDir Path tmp) {
         BadInputException e = assertThrows(BadInputException.class,
                 () -> new DocumentReader(tokenizer, BadLinePolicy.FAIL, m -> { }).readAll(List.of(tmp.resolve("nope.txt"))));
