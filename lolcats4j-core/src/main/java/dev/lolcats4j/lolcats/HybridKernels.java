@@ -20,12 +20,23 @@ public final class HybridKernels {
 
     private HybridKernels() {}
 
+    /** Blocks per segment of the chunked form (2048 tokens at W = 64). */
+    static final int SEGMENT_BLOCKS = 32;
+
     /** Block-wise form: no N x N tensor anywhere. */
     public static Tensor chunked(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid) {
+        return chunked(p, q, k, v, keyValid, SEGMENT_BLOCKS);
+    }
+
+    /**
+     * The block-wise form over segments of {@code segmentBlocks} blocks, so that intermediates
+     * stay segment-sized however long the sequence. Each segment also takes in its previous
+     * block (the window reaches back into it) and the linear sums of every key before that.
+     */
+    static Tensor chunked(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid, int segmentBlocks) {
         long b = q.size(0);
         long h = q.size(1);
         long n = q.size(2);
-        long d = q.size(3);
         boolean linearOnly = p.kind() == AttentionKind.LINEAR;
         long w = linearOnly ? Math.min(64, Math.max(1, n)) : p.window();
         long padded = (n + w - 1) / w * w;
@@ -40,13 +51,57 @@ public final class HybridKernels {
             v = padTokens(v, pad, front);
             valid = padTokens(valid.unsqueeze(1).unsqueeze(-1), pad, front).squeeze(-1).squeeze(1);
         }
-        long c = padded / w;
-        Tensor validF = valid.to(type);                               // [B, Np]
+        Tensor validF = valid.to(type);                                   // [B, Np]
+        long fw = p.featureK().outputWidth();
+        Tensor[] state = {torch.zeros(new long[] {b, h, 1, fw, q.size(3)}, Tensors.options(type)),
+            torch.zeros(new long[] {b, h, 1, fw}, Tensors.options(type))};
+        long segmentTokens = Math.min(padded, (long) segmentBlocks * w);
+        if (segmentTokens == padded) {
+            return segment(p, q, k, v, validF, w, state).narrow(2, front ? pad : 0, n);
+        }
+        // split (not narrow): its backward writes each piece's gradient once, where narrow's
+        // would allocate a full-length gradient per segment.
+        org.bytedeco.pytorch.TensorVector qs = q.split(segmentTokens, 2);
+        org.bytedeco.pytorch.TensorVector ks = k.split(segmentTokens, 2);
+        org.bytedeco.pytorch.TensorVector vs = v.split(segmentTokens, 2);
+        org.bytedeco.pytorch.TensorVector valids = validF.split(segmentTokens, 1);
+        Tensor[] outputs = new Tensor[(int) qs.size()];
+        for (int i = 0; i < outputs.length; i++) {
+            Tensor qi = qs.get(i);
+            Tensor ki = ks.get(i);
+            Tensor vi = vs.get(i);
+            Tensor validi = valids.get(i);
+            if (i > 0) {
+                long last = qs.get(i - 1).size(2) - w;
+                qi = Tensors.cat(2, qs.get(i - 1).narrow(2, last, w), qi);
+                ki = Tensors.cat(2, ks.get(i - 1).narrow(2, last, w), ki);
+                vi = Tensors.cat(2, vs.get(i - 1).narrow(2, last, w), vi);
+                validi = Tensors.cat(1, valids.get(i - 1).narrow(1, last, w), validi);
+            }
+            Tensor y = segment(p, qi, ki, vi, validi, w, state);
+            outputs[i] = i == 0 ? y : y.narrow(2, w, y.size(2) - w);
+        }
+        return Tensors.cat(2, outputs).narrow(2, front ? pad : 0, n);
+    }
+
+    /**
+     * One run of blocks. {@code state} holds the linear sums ([B, H, 1, Fw, d], [B, H, 1, Fw])
+     * of every key before the run's first block; on return it covers every block but the last,
+     * which the next run sees as its previous block.
+     */
+    private static Tensor segment(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor validF, long w, Tensor[] state) {
+        long b = q.size(0);
+        long h = q.size(1);
+        long padded = q.size(2);
+        long d = q.size(3);
+        boolean linearOnly = p.kind() == AttentionKind.LINEAR;
+        org.bytedeco.pytorch.global.torch.ScalarType type = q.scalar_type();
         Tensor phiQ = p.featureQ().apply(q);                          // [B, H, Np, Fw]
         Tensor phiK = p.featureK().apply(k).mul(validF.view(b, 1, padded, 1));
         long fw = phiQ.size(3);
         Tensor gamma = p.gamma().view(1, h, 1, 1, 1);
         Tensor lambda = p.lambda().view(1, h, 1, 1, 1);
+        long c = padded / w;
 
         Tensor qb = q.view(b, h, c, w, d);
         Tensor kb = k.view(b, h, c, w, d);
@@ -58,17 +113,22 @@ public final class HybridKernels {
         // Linear state per block: sum of phi_k v^T and of phi_k over the block's keys.
         Tensor blockKv = phiKb.transpose(3, 4).matmul(vb);            // [B, H, C, Fw, d]
         Tensor blockK = phiKb.sum(new long[] {3}, false, new org.bytedeco.pytorch.ScalarTypeOptional()); // [B, H, C, Fw]
-        Tensor prefixKv = blockKv.cumsum(2);
-        Tensor prefixK = blockK.cumsum(2);
+        Tensor[] before = state.clone();                                  // keys before this run
+        Tensor prefixKv = blockKv.cumsum(2).add(before[0]);
+        Tensor prefixK = blockK.cumsum(2).add(before[1]);
+        if (c >= 2) {
+            state[0] = prefixKv.narrow(2, c - 2, 1);
+            state[1] = prefixK.narrow(2, c - 2, 1);
+        }
 
         Tensor numerator;
         Tensor denominator;
         if (linearOnly) {
             // Li = {j <= i}: earlier blocks through the state, own block causally.
-            Tensor[] state = stateTerms(phiQb, prefixKv, prefixK, 1);
+            Tensor[] terms = stateTerms(phiQb, prefixKv, prefixK, 1, before);
             Tensor intra = phiQb.matmul(phiKb.transpose(3, 4)).mul(causal(w, type));
-            numerator = intra.matmul(vb).add(state[0]);
-            denominator = intra.sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).add(state[1]);
+            numerator = intra.matmul(vb).add(terms[0]);
+            denominator = intra.sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).add(terms[1]);
         } else {
             Tensor kPrev = shiftBlocks(kb, 1);
             Tensor vPrev = shiftBlocks(vb, 1);
@@ -84,9 +144,9 @@ public final class HybridKernels {
             numerator = a.matmul(values);
             denominator = a.sum(new long[] {-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
             // Linear part: blocks up to c-2 through the state ...
-            Tensor[] state = stateTerms(phiQb, prefixKv, prefixK, 2);
-            Tensor linNum = state[0];
-            Tensor linDen = state[1];
+            Tensor[] terms = stateTerms(phiQb, prefixKv, prefixK, 2, before);
+            Tensor linNum = terms[0];
+            Tensor linDen = terms[1];
             if (p.kind() == AttentionKind.HYBRID_SW) {
                 // ... plus, for the sliding window, keys of block c-1 that have left the window
                 // (offset t <= r for query offset r).
@@ -101,8 +161,7 @@ public final class HybridKernels {
         // Padding queries see no real key (0 / 0); give them a unit denominator so that
         // neither the output nor the gradient carries NaN. Real queries always see themselves.
         denominator = denominator.add(denominator.eq(Tensors.scalar(0)).to(type));
-        Tensor y = numerator.div(denominator.unsqueeze(-1)).view(b, h, padded, d);
-        return y.narrow(2, front ? pad : 0, n);
+        return numerator.div(denominator.unsqueeze(-1)).view(b, h, padded, d);
     }
 
     /**
@@ -182,32 +241,23 @@ public final class HybridKernels {
 
     /**
      * The linear state's contribution to each block's queries: block c sees the prefix sums up
-     * to block c - lag. The product runs on the blocks that have such a prefix and the zero
-     * blocks are prepended to the (smaller) result, so the large [B, H, C, Fw, d] prefix is
-     * never copied.
+     * to block c - lag, the first {@code lag} blocks only the keys before the run. The product
+     * runs on the (smaller) query side, so the large [B, H, C, Fw, d] prefix is never copied.
      *
+     * @param before {sums of phi_k v^T [B, H, 1, Fw, d], sums of phi_k [B, H, 1, Fw]} of earlier keys
      * @return {numerator [B, H, C, W, d], denominator [B, H, C, W]}
      */
-    private static Tensor[] stateTerms(Tensor phiQb, Tensor prefixKv, Tensor prefixK, long lag) {
+    private static Tensor[] stateTerms(Tensor phiQb, Tensor prefixKv, Tensor prefixK, long lag, Tensor[] before) {
         long c = phiQb.size(2);
-        long seen = Math.max(0, c - lag);
-        if (seen == 0) {
-            long[] shape = Tensors.shape(phiQb);
-            shape[4] = prefixKv.size(4);
-            Tensor num = torch.zeros(shape, Tensors.options(phiQb.scalar_type()));
-            return new Tensor[] {num, num.select(4, 0)};
+        Tensor headQueries = phiQb.narrow(2, 0, Math.min(lag, c));
+        Tensor num = headQueries.matmul(before[0]);
+        Tensor den = headQueries.matmul(before[1].unsqueeze(-1)).squeeze(-1);
+        if (c > lag) {
+            Tensor queries = phiQb.narrow(2, lag, c - lag);
+            num = Tensors.cat(2, num, queries.matmul(prefixKv.narrow(2, 0, c - lag)));
+            den = Tensors.cat(2, den, queries.matmul(prefixK.narrow(2, 0, c - lag).unsqueeze(-1)).squeeze(-1));
         }
-        Tensor queries = phiQb.narrow(2, lag, seen);
-        Tensor num = queries.matmul(prefixKv.narrow(2, 0, seen));
-        Tensor den = queries.matmul(prefixK.narrow(2, 0, seen).unsqueeze(-1)).squeeze(-1);
-        return new Tensor[] {prependBlocks(num, lag), prependBlocks(den, lag)};
-    }
-
-    /** Prepends {@code count} zero blocks along dim 2. */
-    private static Tensor prependBlocks(Tensor blocks, long count) {
-        long[] shape = Tensors.shape(blocks);
-        shape[2] = count;
-        return Tensors.cat(2, torch.zeros(shape, Tensors.options(blocks.scalar_type())), blocks);
+        return new Tensor[] {num, den};
     }
 
     /** Moves blocks along dim 2 by {@code by} positions, filling the first ones with zeros. */

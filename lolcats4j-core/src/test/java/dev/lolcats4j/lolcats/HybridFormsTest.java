@@ -70,7 +70,11 @@ class HybridFormsTest {
             Tensor k = random(B, H, n, D);
             Tensor v = random(B, H, n, D);
             assertClose(Reference.attention(p, q, k, v), HybridKernels.quadratic(p, q, k, v, null), 1e-10, "quadratic vs loops");
-            assertClose(Reference.attention(p, q, k, v), HybridKernels.chunked(p, q, k, v, null), 1e-10, "chunked vs loops");
+            Tensor expected = Reference.attention(p, q, k, v);
+            assertClose(expected, HybridKernels.chunked(p, q, k, v, null), 1e-10, "chunked vs loops");
+            // Run over segments of 1 and 2 blocks (state and previous block carried across).
+            assertClose(expected, HybridKernels.chunked(p, q, k, v, null, 1), 1e-10, "chunked, 1-block segments");
+            assertClose(expected, HybridKernels.chunked(p, q, k, v, null, 2), 1e-10, "chunked, 2-block segments");
         }
     }
 

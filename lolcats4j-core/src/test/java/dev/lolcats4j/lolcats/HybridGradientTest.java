@@ -86,6 +86,7 @@ class HybridGradientTest {
     private static Tensor loss(AttentionKind kind, Tensor wq, Tensor wk, Tensor factors, Tensor q, Tensor k, Tensor v, Tensor projection) {
         HybridParams p = new HybridParams(kind, W, new FeatureMap(FeatureMapKind.SOFTMAX_DIM, wq, null),
                 new FeatureMap(FeatureMapKind.SOFTMAX_DIM, wk, null), factors, false);
-        return HybridKernels.chunked(p, q, k, v, null).mul(projection).sum();
+        // Segments of one block: gradients must also flow through the state carried across segments.
+        return HybridKernels.chunked(p, q, k, v, null, 1).mul(projection).sum();
     }
 }
