@@ -78,8 +78,15 @@ public final class HybridKernels {
                 vi = Tensors.cat(2, vs.get(i - 1).narrow(2, last, w), vi);
                 validi = Tensors.cat(1, valids.get(i - 1).narrow(1, last, w), validi);
             }
-            Tensor y = segment(p, qi, ki, vi, validi, w, state);
-            outputs[i] = i == 0 ? y : y.narrow(2, w, y.size(2) - w);
+            // Each segment's temporaries are freed as soon as it is done (autograd keeps what
+            // backward needs); only its output and the carried state outlive it.
+            org.bytedeco.javacpp.PointerScope outer = org.bytedeco.javacpp.PointerScope.getInnerScope();
+            try (org.bytedeco.javacpp.PointerScope segmentScope = new org.bytedeco.javacpp.PointerScope()) {
+                Tensor y = segment(p, qi, ki, vi, validi, w, state);
+                outputs[i] = Tensors.handOver(i == 0 ? y : y.narrow(2, w, y.size(2) - w), outer);
+                state[0] = Tensors.handOver(state[0], outer);
+                state[1] = Tensors.handOver(state[1], outer);
+            }
         }
         return Tensors.cat(2, outputs).narrow(2, front ? pad : 0, n);
     }
