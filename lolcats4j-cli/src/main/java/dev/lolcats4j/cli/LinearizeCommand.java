@@ -17,9 +17,7 @@ import dev.lolcats4j.train.Objective;
 import dev.lolcats4j.train.TrainConfig;
 import dev.lolcats4j.train.TrainLoop;
 import dev.lolcats4j.train.TrainResult;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -160,7 +158,7 @@ public final class LinearizeCommand implements Callable<Integer> {
         // The teacher is the base model: an adapter, if given, is applied by the stages themselves.
         DecoderModel m = model.loadBase(err);
         PackedDataset dataset = data.load(tokenizer, err);
-        createFolder(out);
+        AtomicFiles.createDirectories(out);
         List<String> summary = new ArrayList<>();
         if (runTransfer) {
             torch.manual_seed(seed);
@@ -226,11 +224,4 @@ public final class LinearizeCommand implements Callable<Integer> {
         }
     }
 
-    private static void createFolder(Path dir) {
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 }

@@ -31,6 +31,15 @@ public final class AtomicFiles {
         write(file, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
     }
 
+    /** Creates a folder and its parents if missing; I/O failures are unchecked. */
+    public static void createDirectories(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("creating " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
     /**
      * Atomically replaces {@code file} with whatever {@code body} writes to the stream. The
      * stream is buffered; {@code body} must not close it.

@@ -13,8 +13,6 @@ import dev.lolcats4j.model.ModelConfig;
 import dev.lolcats4j.model.Projection;
 import dev.lolcats4j.model.SoftmaxAttention;
 import dev.lolcats4j.torch.Tensors;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -135,11 +133,7 @@ public final class Adapters {
 
     /** Writes adapter.safetensors and lolcats_config.json, each atomically. */
     public static void save(DecoderModel model, AdapterConfig config, Path dir) {
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        AtomicFiles.createDirectories(dir);
         Map<String, TensorData> data = new LinkedHashMap<>();
         tensors(model, config).forEach((name, t) -> data.put(name, Tensors.toData(t.to(Tensors.F32))));
         SafetensorsWriter.write(dir.resolve(WEIGHTS_FILE), data, Map.of("format", "pt", "producer", "lolcats4j"));

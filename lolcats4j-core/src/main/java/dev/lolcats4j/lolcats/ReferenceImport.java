@@ -7,9 +7,6 @@ import dev.lolcats4j.io.SafetensorsWriter;
 import dev.lolcats4j.io.TensorData;
 import dev.lolcats4j.io.TorchCheckpointReader;
 import dev.lolcats4j.model.DecoderModel;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -48,11 +45,7 @@ public final class ReferenceImport {
             Adapters.apply(model, config, new Adapters.TensorSource(
                     name -> origin.getOrDefault(name, name.contains(".lora_") ? loraFile : distill), tensors.keySet(), tensors::get));
         }
-        try {
-            Files.createDirectories(outDir);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        AtomicFiles.createDirectories(outDir);
         SafetensorsWriter.write(outDir.resolve(Adapters.WEIGHTS_FILE), tensors, Map.of("format", "pt", "source", "reference torch.save"));
         AtomicFiles.writeString(outDir.resolve(AdapterConfigJson.FILE_NAME), AdapterConfigJson.toJson(config));
     }

@@ -7,8 +7,6 @@ import dev.lolcats4j.io.SafetensorsWriter;
 import dev.lolcats4j.io.TensorData;
 import dev.lolcats4j.torch.Tensors;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,11 +25,7 @@ public final class ModelWriter {
 
     /** @param storeType the dtype weights are stored in (F32 or BF16) */
     public static void save(DecoderModel model, Path dir, ScalarType storeType) {
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        AtomicFiles.createDirectories(dir);
         ModelConfig c = model.config();
         Map<String, TensorData> tensors = new LinkedHashMap<>();
         put(tensors, "model.embed_tokens.weight", model.embeddingWeight(), storeType);

@@ -156,10 +156,6 @@ public final class Tensors {
         return torch.cat(new TensorVector(parts), dim);
     }
 
-    public static Tensor stack(long dim, Tensor... parts) {
-        return torch.stack(new TensorVector(parts), dim);
-    }
-
     /** Softmax in fp32 whatever the input type. */
     public static Tensor softmaxF32(Tensor t, long dim) {
         return t.softmax(dim, new ScalarTypeOptional(F32));

@@ -72,7 +72,7 @@ public final class TrainLoop {
 
     /** Runs to {@code maxSteps}; with {@code resume}, first restores the last checkpoint in {@code out}. */
     public TrainResult run(boolean resume) {
-        createFolder(out);
+        AtomicFiles.createDirectories(out);
         if (resume && Files.isRegularFile(out.resolve("checkpoint/state.json"))) {
             restore();
             listener.onMessage("resumed from step " + step);
@@ -184,7 +184,7 @@ public final class TrainLoop {
 
     private void checkpoint() {
         Path dir = out.resolve("checkpoint");
-        createFolder(dir);
+        AtomicFiles.createDirectories(dir);
         Map<String, TensorData> tensors = new LinkedHashMap<>();
         try (PointerScope scope = new PointerScope()) {
             List<Tensor> params = optimizer.parameters();
@@ -256,11 +256,4 @@ public final class TrainLoop {
         }
     }
 
-    private static void createFolder(Path dir) {
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 }
