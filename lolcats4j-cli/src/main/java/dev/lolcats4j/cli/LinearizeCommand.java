@@ -69,7 +69,7 @@ public final class LinearizeCommand implements Callable<Integer> {
     @Option(names = "--feature-dim", defaultValue = "64", description = "F, per-head feature dimension (default: ${DEFAULT-VALUE}).")
     int featureDim;
 
-    @Option(names = "--window", defaultValue = "64", description = "W, sliding-window size (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"--window", "--window-size"}, defaultValue = "64", description = "W, sliding-window size (default: ${DEFAULT-VALUE}).")
     int window;
 
     @Option(names = "--affine", description = "Linear factor 1 - gamma instead of 1.")
