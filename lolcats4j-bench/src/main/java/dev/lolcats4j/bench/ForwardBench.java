@@ -13,6 +13,7 @@ import java.util.Random;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import dev.lolcats4j.kernels.VectorKernels;
 
 /**
  * Whole-model speed of the synthetic ~125M Llama in bf16: prefill throughput and its share of
@@ -35,8 +36,13 @@ public final class ForwardBench {
     public record Decode(int context, int steps, double msPerToken, double tokensPerSecond, long weightBytes,
             double readGbps, double boundMs, double ratioToBound) {}
 
+    /**
+     * @param decode decode as generation runs it (the Java Vector API kernels when available)
+     * @param decodeLibtorch the same decode with the kernels off (every op in libtorch), same run
+     */
     public record Result(String model, long parameterCount, long matmulParameters, double bf16GemmGflops,
-            double readGbps, List<Prefill> prefill, Decode decode, double fractionTarget, double decodeRatioTarget) {}
+            double readGbps, List<Prefill> prefill, Decode decode, Decode decodeLibtorch, boolean vectorKernels,
+            double fractionTarget, double decodeRatioTarget) {}
 
     private ForwardBench() {}
 
@@ -70,14 +76,25 @@ public final class ForwardBench {
                         s[0], s[1], ms, p.tokensPerSecond(), gflops, 100 * p.fractionOfBf16Gemm(), gemm.gflops());
                 prefills.add(p);
             }
-            Decode decode = decode(model, 128, options.quick() ? 16 : 64, bandwidth.readGbps(), options);
+            int steps = options.quick() ? 16 : 64;
+            boolean kernels = VectorKernels.enabled();
+            Decode decode = decode(model, 128, steps, bandwidth.readGbps(), kernels ? "vector kernels" : "libtorch");
+            Decode decodeLibtorch = null;
+            if (kernels) {
+                VectorKernels.setEnabled(false);
+                try {
+                    decodeLibtorch = decode(model, 128, steps, bandwidth.readGbps(), "libtorch");
+                } finally {
+                    VectorKernels.setEnabled(true);
+                }
+            }
             return new Result(config.hiddenSize() + "h/" + config.numLayers() + "L/" + config.vocabSize() + "v bf16", params,
-                    matmulParams, gemm.gflops(), bandwidth.readGbps(), prefills, decode, 0.40, 1.5);
+                    matmulParams, gemm.gflops(), bandwidth.readGbps(), prefills, decode, decodeLibtorch, kernels, 0.40, 1.5);
         }
     }
 
     /** Softmax KV-cache decode after a prefill of {@code context} tokens; median ms per step. */
-    static Decode decode(DecoderModel model, int context, int steps, double readGbps, Options options) {
+    static Decode decode(DecoderModel model, int context, int steps, double readGbps, String path) {
         Random random = new Random(11);
         int vocab = model.config().vocabSize();
         double[] ms = new double[steps];
@@ -100,8 +117,8 @@ public final class ForwardBench {
         double median = Timing.median(ms);
         long weightBytes = SyntheticModel.matmulWeightBytes(model);
         double bound = weightBytes / (readGbps * 1e6);
-        Timing.progress("forward decode (softmax KV, context %d): %.2f ms/token (mean %.2f), %.1f tok/s; weights %.0f MiB / %.1f GB/s = %.2f ms -> %.2fx",
-                context, median, Timing.mean(ms), 1e3 / median, Memory.mib(weightBytes), readGbps, bound, median / bound);
+        Timing.progress("forward decode (softmax KV, context %d, %s): %.2f ms/token (mean %.2f), %.1f tok/s; weights %.0f MiB / %.1f GB/s = %.2f ms -> %.2fx",
+                context, path, median, Timing.mean(ms), 1e3 / median, Memory.mib(weightBytes), readGbps, bound, median / bound);
         return new Decode(context, steps, Timing.round(median, 3), Timing.round(1e3 / median, 1), weightBytes, readGbps,
                 Timing.round(bound, 3), Timing.round(median / bound, 2));
     }

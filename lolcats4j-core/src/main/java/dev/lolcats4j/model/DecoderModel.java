@@ -20,6 +20,7 @@ public final class DecoderModel {
     private final Tensor finalNorm;  // [D] float32
     private final Projection lmHead;
     private final Rope rope;
+    private final VectorDecoder vectorDecoder = new VectorDecoder(this);
 
     DecoderModel(ModelConfig config, ComputeType computeType, Tensor embeddings, List<DecoderLayer> layers,
             Tensor finalNorm, Projection lmHead) {
@@ -77,9 +78,13 @@ public final class DecoderModel {
      * @param ids [B, N] int64
      * @param positions [B, N] int64 RoPE positions
      * @param caches one per layer for generation, or null
-     * @return float32 logits [B, N, V]
+     * @return float32 logits [B, N, V]; a decode step (N = 1, with caches, no gradients) runs
+     *     through the Java Vector API kernels when they are available
      */
     public Tensor forward(Tensor ids, Tensor positions, AttentionContext context, List<LayerCache> caches) {
+        if (isDecodeStep(ids, caches)) {
+            return vectorDecoder.lastLogits(ids, positions, context, caches).unsqueeze(1);
+        }
         return logits(hidden(ids, positions, context, caches));
     }
 
@@ -97,10 +102,22 @@ public final class DecoderModel {
         return x;
     }
 
-    /** Logits of the last position only, [B, V]: what generation needs after a prefill. */
+    /**
+     * Logits of the last position only, [B, V]: what generation needs after a prefill. A
+     * decode step (one token per sequence, with caches, no gradients) runs through the Java
+     * Vector API kernels when they are available (see {@link dev.lolcats4j.kernels.VectorKernels}).
+     */
     public Tensor lastLogits(Tensor ids, Tensor positions, AttentionContext context, List<LayerCache> caches) {
+        if (isDecodeStep(ids, caches)) {
+            return vectorDecoder.lastLogits(ids, positions, context, caches);
+        }
         Tensor x = hidden(ids, positions, context, caches);
         return logits(x.narrow(1, x.size(1) - 1, 1)).squeeze(1);
+    }
+
+    /** One new token per sequence from caches, and the Java decode step can take this model. */
+    private boolean isDecodeStep(Tensor ids, List<LayerCache> caches) {
+        return caches != null && ids.dim() == 2 && ids.size(1) == 1 && vectorDecoder.applies();
     }
 
     /** Forward of one unpadded batch starting at position 0. */

@@ -1,31 +1,72 @@
 package dev.lolcats4j.model;
 
 import dev.lolcats4j.torch.Tensors;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import org.bytedeco.pytorch.Tensor;
 
 /** Softmax attention's key/value cache; grows with the context, capacity doubling. */
 public final class KvCache implements LayerCache {
 
-    private Tensor keys;   // [B, Hkv, capacity, d]
+    private Tensor keys;   // [B, Hkv, capacity, d] float32
     private Tensor values;
     private long length;
 
     /** Appends [B, Hkv, N, d] keys and values; returns views of everything cached so far. */
     Tensor[] append(Tensor k, Tensor v) {
         long n = k.size(2);
+        reserve(k.size(0), k.size(1), n, k.size(3));
+        keys.narrow(2, length, n).copy_(k);
+        values.narrow(2, length, n).copy_(v);
+        length += n;
+        return new Tensor[] {keys.narrow(2, 0, length), values.narrow(2, 0, length)};
+    }
+
+    /**
+     * Appends one position from float arrays [B, Hkv, d], written straight into the buffers
+     * (the Java decode step; no libtorch call unless the buffers must grow).
+     */
+    void appendOne(float[] k, float[] v, int batch, int kvHeads, int d) {
+        reserve(batch, kvHeads, 1, d);
+        MemorySegment keyBytes = segment(keys);
+        MemorySegment valueBytes = segment(values);
+        long capacity = capacity();
+        for (int row = 0; row < batch * kvHeads; row++) {
+            long at = ((long) row * capacity + length) * d;
+            MemorySegment.copy(k, row * d, keyBytes, ValueLayout.JAVA_FLOAT_UNALIGNED, at * 4, d);
+            MemorySegment.copy(v, row * d, valueBytes, ValueLayout.JAVA_FLOAT_UNALIGNED, at * 4, d);
+        }
+        length++;
+    }
+
+    /** The key buffer [B, Hkv, capacity, d] float32 in place; valid until the next append. */
+    MemorySegment keyBytes() {
+        return segment(keys);
+    }
+
+    /** The value buffer, laid out like {@link #keyBytes()}. */
+    MemorySegment valueBytes() {
+        return segment(values);
+    }
+
+    long capacity() {
+        return keys == null ? 0 : keys.size(2);
+    }
+
+    private void reserve(long batch, long kvHeads, long n, long d) {
         if (keys == null) {
             long capacity = Math.max(16, n);
-            keys = Tensors.keep(Tensors.zeros(Tensors.F32, k.size(0), k.size(1), capacity, k.size(3)));
-            values = Tensors.keep(Tensors.zeros(Tensors.F32, v.size(0), v.size(1), capacity, v.size(3)));
+            keys = Tensors.keep(Tensors.zeros(Tensors.F32, batch, kvHeads, capacity, d));
+            values = Tensors.keep(Tensors.zeros(Tensors.F32, batch, kvHeads, capacity, d));
         } else if (length + n > keys.size(2)) {
             long capacity = Math.max(keys.size(2) * 2, length + n);
             keys = grow(keys, capacity);
             values = grow(values, capacity);
         }
-        keys.narrow(2, length, n).copy_(k);
-        values.narrow(2, length, n).copy_(v);
-        length += n;
-        return new Tensor[] {keys.narrow(2, 0, length), values.narrow(2, 0, length)};
+    }
+
+    private static MemorySegment segment(Tensor t) {
+        return MemorySegment.ofAddress(t.data_ptr().address()).reinterpret(t.nbytes());
     }
 
     private Tensor grow(Tensor old, long capacity) {

@@ -67,6 +67,38 @@ public final class Rope {
         return new Tensor[] {emb.cos().to(Tensors.F32), emb.sin().to(Tensors.F32)};
     }
 
+    /**
+     * cos and sin of one position's angles, as {@link #cosSin} computes them (float64 angles,
+     * then float32); {@code d/2} values each, written at {@code offset} (the second half of a
+     * head repeats the first).
+     */
+    public void cosSin(long position, float[] cos, float[] sin, int offset) {
+        for (int i = 0; i < inverseFrequencies.length; i++) {
+            double angle = position * inverseFrequencies[i];
+            cos[offset + i] = (float) Math.cos(angle);
+            sin[offset + i] = (float) Math.sin(angle);
+        }
+    }
+
+    /**
+     * {@link #apply} in place on float arrays: {@code heads} heads of size d at
+     * {@code offset}, with the half-size tables of {@link #cosSin(long, float[], float[], int)}.
+     */
+    public static void apply(float[] x, int offset, int heads, int d, float[] cos, float[] sin, int tableOffset) {
+        int half = d / 2;
+        for (int h = 0; h < heads; h++) {
+            int base = offset + h * d;
+            for (int i = 0; i < half; i++) {
+                float c = cos[tableOffset + i];
+                float s = sin[tableOffset + i];
+                float x1 = x[base + i];
+                float x2 = x[base + half + i];
+                x[base + i] = x1 * c - x2 * s;
+                x[base + half + i] = x2 * c + x1 * s;
+            }
+        }
+    }
+
     /** x * cos + rotate_half(x) * sin, with x [B, H, N, d] float32. */
     public static Tensor apply(Tensor x, Tensor cos, Tensor sin) {
         long half = x.size(-1) / 2;

@@ -23,6 +23,7 @@ public final class Tensors {
     public static final ScalarType F64 = ScalarType.Double;
     public static final ScalarType BF16 = ScalarType.BFloat16;
     public static final ScalarType I64 = ScalarType.Long;
+    public static final ScalarType U8 = ScalarType.Byte;
 
     private Tensors() {}
 
@@ -69,6 +70,11 @@ public final class Tensors {
         return new Scalar(value);
     }
 
+    /** Uninitialised memory: nothing is touched until written (for buffers filled right away). */
+    public static Tensor empty(ScalarType type, long... shape) {
+        return torch.empty(shape, options(type), new org.bytedeco.pytorch.MemoryFormatOptional());
+    }
+
     public static Tensor zeros(ScalarType type, long... shape) {
         return torch.zeros(shape, options(type));
     }
@@ -87,12 +93,12 @@ public final class Tensors {
     }
 
     public static Tensor ofFloats(float[] values, long... shape) {
-        FloatPointer p = new FloatPointer(values);
-        try {
-            return torch.from_blob(p, shape, options(F32)).clone();
-        } finally {
-            p.deallocate();
+        Tensor t = empty(F32, shape);
+        if (t.numel() != values.length) {
+            throw new IllegalArgumentException(values.length + " values for shape " + java.util.Arrays.toString(shape));
         }
+        t.data_ptr_float().put(values);
+        return t;
     }
 
     public static Tensor ofDoubles(double[] values, long... shape) {

@@ -1,0 +1,268 @@
+package dev.lolcats4j.model;
+
+import dev.lolcats4j.BadInputException;
+import dev.lolcats4j.kernels.Activations;
+import dev.lolcats4j.kernels.DecodeAttention;
+import dev.lolcats4j.kernels.MatVecPass;
+import dev.lolcats4j.kernels.MatrixView;
+import dev.lolcats4j.kernels.VectorKernels;
+import dev.lolcats4j.kernels.WeightPacker;
+import dev.lolcats4j.torch.Tensors;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.GradMode;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * One decode step (one new token per sequence) with the dense work in Java: the projections
+ * run as Vector API matrix-vector kernels over the weights in place, and norms, RoPE, SwiGLU
+ * and residuals on float arrays.
+ *
+ * <p>Why: a decode step reads every weight once, so it is bound by memory bandwidth, but
+ * libtorch's matrix-vector path streams these 1-5 MB matrices at about half the rate the
+ * kernels reach, and the ~600 small libtorch calls of a step cost ~6 us each. Softmax layers
+ * attend over their KV cache in Java too; LoLCATs layers keep their libtorch recurrent step.
+ * Activations stay float32 here (the libtorch path rounds them to bf16 before each bf16 matmul), so the
+ * two paths agree to bf16 rounding, and to float32 rounding with float32 weights.
+ */
+final class VectorDecoder {
+
+    private final DecoderModel model;
+    private final Map<Tensor, MatrixView> views = new IdentityHashMap<>();
+    private boolean packed;
+    private Tensor maskTensor;
+    private boolean[] maskBits;
+
+    VectorDecoder(DecoderModel model) {
+        this.model = model;
+    }
+
+    /**
+     * True if this step can run here: kernels on, no gradients recorded, every weight a
+     * contiguous bf16 or float32 tensor used in its own dtype.
+     */
+    boolean applies() {
+        if (!VectorKernels.enabled() || GradMode.is_enabled()) {
+            return false;
+        }
+        if (!MatrixView.supports(model.embeddingWeight()) || !supports(model.lmHead())) {
+            return false;
+        }
+        for (DecoderLayer layer : model.layers()) {
+            for (Projection p : new Projection[] {layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down}) {
+                if (!supports(p)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static boolean supports(Projection p) {
+        if (!Tensors.same(p.matmulScalarType(), p.weight().scalar_type()) || !MatrixView.supports(p.weight())) {
+            return false;
+        }
+        if (p.bias() != null && !MatrixView.supports(p.bias())) {
+            return false;
+        }
+        Lora lora = p.lora();
+        return lora == null || MatrixView.supports(lora.a()) && MatrixView.supports(lora.b());
+    }
+
+    /** Logits [B, V] float32 for ids [B, 1] at positions [B, 1]; caches are updated. */
+    synchronized Tensor lastLogits(Tensor ids, Tensor positions, AttentionContext context, List<LayerCache> caches) {
+        if (!packed) {
+            // Once per model: the weights move into huge pages (in place, shared with libtorch).
+            packed = true;
+            WeightPacker.pack(decodeWeights());
+        }
+        // The libtorch calls left in a step (attention) are small; on one thread they leave the
+        // other cores to the kernels' workers instead of OpenMP threads spinning on them.
+        int threads = torch.get_num_threads();
+        torch.set_num_threads(1);
+        try {
+            return step(ids, positions, context, caches);
+        } finally {
+            torch.set_num_threads(threads);
+        }
+    }
+
+    private Tensor step(Tensor ids, Tensor positions, AttentionContext context, List<LayerCache> caches) {
+        ModelConfig config = model.config();
+        int batch = Math.toIntExact(ids.size(0));
+        int hidden = config.hiddenSize();
+        long[] tokens = Tensors.toLongs(ids);
+        long[] at = Tensors.toLongs(positions);
+        MatrixView embeddings = view(model.embeddingWeight());
+        float[] x = new float[batch * hidden];
+        for (int b = 0; b < batch; b++) {
+            if (tokens[b] < 0 || tokens[b] >= config.vocabSize()) {
+                throw new BadInputException("token id " + tokens[b] + ": expected 0 <= id < vocab_size (" + config.vocabSize() + ")");
+            }
+            embeddings.copyRow((int) tokens[b], x, b * hidden);
+        }
+        int half = config.headDim() / 2;
+        float[] cos = new float[batch * half];
+        float[] sin = new float[batch * half];
+        for (int b = 0; b < batch; b++) {
+            model.rope().cosSin(at[b], cos, sin, b * half);
+        }
+        for (int i = 0; i < model.layers().size(); i++) {
+            layer(model.layers().get(i), x, batch, cos, sin, context, caches.get(i));
+        }
+        float[] normed = rmsNorm(x, view(model.finalNorm()), batch, config.rmsNormEps());
+        float[] logits = project(model.lmHead(), normed, batch);
+        return Tensors.ofFloats(logits, batch, config.vocabSize());
+    }
+
+    /** One decoder block on the residual stream x [B, D], in place. */
+    private void layer(DecoderLayer layer, float[] x, int batch, float[] cos, float[] sin, AttentionContext context,
+            LayerCache cache) {
+        ModelConfig config = model.config();
+        int heads = config.numHeads();
+        int kvHeads = config.numKvHeads();
+        int d = config.headDim();
+        int half = d / 2;
+        float[] h = rmsNorm(x, view(layer.inputNorm), batch, config.rmsNormEps());
+        float[] q = new float[batch * heads * d];
+        float[] k = new float[batch * kvHeads * d];
+        float[] v = new float[batch * kvHeads * d];
+        new MatVecPass().batch(batch)
+                .add(view(layer.q.weight()), h, q)
+                .add(view(layer.k.weight()), h, k)
+                .add(view(layer.v.weight()), h, v)
+                .run();
+        finish(layer.q, h, q, batch);
+        finish(layer.k, h, k, batch);
+        finish(layer.v, h, v, batch);
+        for (int b = 0; b < batch; b++) {
+            Rope.apply(q, b * heads * d, heads, d, cos, sin, b * half);
+            Rope.apply(k, b * kvHeads * d, kvHeads, d, cos, sin, b * half);
+        }
+        float[] attended = new float[batch * heads * d];
+        if (layer.attention() instanceof SoftmaxAttention && cache instanceof KvCache kv) {
+            kv.appendOne(k, v, batch, kvHeads, d);
+            DecodeAttention.Shape shape = new DecodeAttention.Shape(batch, heads, kvHeads, d, (int) kv.capacity(), (int) kv.length());
+            DecodeAttention.attend(q, kv.keyBytes(), kv.valueBytes(), shape, keyValid(context, batch, kv.length()),
+                    (float) (1.0 / Math.sqrt(d)), attended);
+        } else {
+            // With one token, [B, H*d] is already the [B, H, 1, d] layout attention takes and gives.
+            Tensor y = layer.attention().forward(Tensors.ofFloats(q, batch, heads, 1, d), Tensors.ofFloats(k, batch, kvHeads, 1, d),
+                    Tensors.ofFloats(v, batch, kvHeads, 1, d), context, cache);
+            y.contiguous().data_ptr_float().get(attended);
+        }
+        add(x, project(layer.o, attended, batch));
+
+        float[] h2 = rmsNorm(x, view(layer.postNorm), batch, config.rmsNormEps());
+        int inner = Math.toIntExact(layer.gate.outFeatures());
+        float[] gate = new float[batch * inner];
+        float[] up = new float[batch * inner];
+        new MatVecPass().batch(batch).add(view(layer.gate.weight()), h2, gate).add(view(layer.up.weight()), h2, up).run();
+        finish(layer.gate, h2, gate, batch);
+        finish(layer.up, h2, up, batch);
+        Activations.siluTimes(gate, up);
+        add(x, project(layer.down, gate, batch));
+    }
+
+    /** The step's key mask [B, T] as booleans (computed once per step, shared by the layers), or null. */
+    private boolean[] keyValid(AttentionContext context, int batch, long length) {
+        Tensor mask = context.keyValid();
+        if (mask == null) {
+            return null;
+        }
+        if (mask != maskTensor) {
+            long[] bits = Tensors.toLongs(mask);
+            maskBits = new boolean[bits.length];
+            for (int i = 0; i < bits.length; i++) {
+                maskBits[i] = bits[i] != 0;
+            }
+            maskTensor = mask;
+        }
+        if (maskBits.length != batch * length) {
+            throw new IllegalStateException("key mask covers " + maskBits.length / batch + " positions, the cache " + length);
+        }
+        return maskBits;
+    }
+
+    /** y = x W^T + b (+ LoRA) for a batch of vectors. */
+    private float[] project(Projection p, float[] x, int batch) {
+        float[] y = new float[batch * Math.toIntExact(p.outFeatures())];
+        MatVecPass.multiply(view(p.weight()), x, batch, y);
+        finish(p, x, y, batch);
+        return y;
+    }
+
+    /** Adds the bias and the unmerged LoRA update, scale * B (A x), to a projection's output. */
+    private void finish(Projection p, float[] x, float[] y, int batch) {
+        int out = Math.toIntExact(p.outFeatures());
+        if (p.bias() != null) {
+            MatrixView bias = view(p.bias());
+            for (int b = 0; b < batch; b++) {
+                for (int r = 0; r < out; r++) {
+                    y[b * out + r] += bias.get(r);
+                }
+            }
+        }
+        Lora lora = p.lora();
+        if (lora != null) {
+            MatrixView a = view(lora.a());
+            float[] down = new float[batch * a.rows()];
+            MatVecPass.multiply(a, x, batch, down);
+            float[] update = new float[y.length];
+            MatVecPass.multiply(view(lora.b()), down, batch, update);
+            float scale = (float) lora.scale();
+            for (int i = 0; i < y.length; i++) {
+                y[i] += scale * update[i];
+            }
+        }
+    }
+
+    /** RMSNorm of each D-sized row: x / sqrt(mean(x^2) + eps) * weight. */
+    private static float[] rmsNorm(float[] x, MatrixView weight, int batch, double eps) {
+        int n = weight.cols();
+        float[] out = new float[x.length];
+        for (int b = 0; b < batch; b++) {
+            int base = b * n;
+            double squares = 0;
+            for (int i = 0; i < n; i++) {
+                squares += (double) x[base + i] * x[base + i];
+            }
+            float scale = (float) (1.0 / Math.sqrt((float) (squares / n) + eps));
+            for (int i = 0; i < n; i++) {
+                out[base + i] = x[base + i] * scale * weight.get(i);
+            }
+        }
+        return out;
+    }
+
+    private static void add(float[] x, float[] delta) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] += delta[i];
+        }
+    }
+
+    /** The matrices a step streams, in the order it reads them. */
+    private List<Tensor> decodeWeights() {
+        List<Tensor> out = new ArrayList<>();
+        for (DecoderLayer layer : model.layers()) {
+            for (Projection p : new Projection[] {layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down}) {
+                out.add(p.weight());
+            }
+        }
+        out.add(model.lmHead().weight());
+        return out;
+    }
+
+    /** A cached view of a tensor's buffer, rebuilt if the tensor moved. */
+    private MatrixView view(Tensor t) {
+        MatrixView view = views.get(t);
+        if (view == null || !view.isCurrent()) {
+            view = MatrixView.of(t);
+            views.put(t, view);
+        }
+        return view;
+    }
+}
