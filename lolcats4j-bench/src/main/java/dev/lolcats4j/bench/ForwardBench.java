@@ -98,7 +98,7 @@ public final class ForwardBench {
         Random random = new Random(11);
         int vocab = model.config().vocabSize();
         double[] ms = new double[steps];
-        int warm = 8;
+        int warm = 32; // the first Java decode step packs the weights; the JIT needs a few more
         List<LayerCache> caches = model.newCaches();
         try (PointerScope scope = new PointerScope()) {
             model.forward(SyntheticModel.ids(random, vocab, 1, context), Tensors.arange(context).unsqueeze(0),

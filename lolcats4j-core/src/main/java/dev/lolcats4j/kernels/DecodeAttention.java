@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
  * Softmax attention of one new query per sequence and head over a key/value cache, in float32:
  * the decode step of softmax layers. Keys and values are read in place from the cache's
  * buffers, laid out [batch, kvHeads, capacity, d]; grouped-query heads share their key/value
- * head without copies. Heads are spread over the kernel threads.
+ * head without copies; key/value heads are spread over the kernel threads.
  *
  * <p>Use only when {@link VectorKernels#enabled()}.
  */
@@ -18,6 +18,7 @@ public final class DecodeAttention {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final int TILE = 512; // keys per tile: 128 KB of keys or values at d = 64
 
     /**
      * Sizes of one call.
@@ -31,61 +32,82 @@ public final class DecodeAttention {
 
     /**
      * @param q [batch, heads, d] post-RoPE queries
-     * @param keys cache keys [batch, kvHeads, capacity, d] float32
+     * @param keys cache keys [batch, kvHeads, capacity, d] float32, readable from any thread
      * @param values cache values, same layout
      * @param keyValid [batch, length] false for padding keys, or null when there is none
      * @param out [batch, heads, d] written
      */
     public static void attend(float[] q, MemorySegment keys, MemorySegment values, Shape shape, boolean[] keyValid,
             float scale, float[] out) {
-        int rows = shape.batch() * shape.heads();
+        int tasks = shape.batch() * shape.kvHeads();
         ParallelRows.Body body = (from, to) -> {
-            float[] scores = new float[shape.length()];
-            for (int row = from; row < to; row++) {
-                head(row, q, keys, values, shape, keyValid, scale, scores, out);
+            for (int task = from; task < to; task++) {
+                group(task, q, keys, values, shape, keyValid, scale, out);
             }
         };
         // Short contexts: a hand-off costs more than the whole attention.
-        if ((long) rows * shape.length() * shape.d() < 1 << 16) {
-            body.rows(0, rows);
+        if ((long) shape.batch() * shape.heads() * shape.length() * shape.d() < 1 << 16) {
+            body.rows(0, tasks);
         } else {
-            MatVecPass.pool().run(rows, 1, body);
+            MatVecPass.pool().run(tasks, 1, body);
         }
     }
 
-    private static void head(int row, float[] q, MemorySegment keys, MemorySegment values, Shape s, boolean[] keyValid,
-            float scale, float[] scores, float[] out) {
-        int b = row / s.heads();
-        int h = row % s.heads();
-        int kvHead = h / (s.heads() / s.kvHeads());
+    /**
+     * The query heads that share one key/value head, together: keys and values are walked in
+     * tiles small enough to stay in L2 while every head of the group uses them, so each comes
+     * from memory once per step however long the context.
+     */
+    private static void group(int task, float[] q, MemorySegment keys, MemorySegment values, Shape s, boolean[] keyValid,
+            float scale, float[] out) {
+        int b = task / s.kvHeads();
+        int kvHead = task % s.kvHeads();
+        int size = s.heads() / s.kvHeads();
         int d = s.d();
-        int qOffset = row * d;
-        long base = ((long) (b * s.kvHeads() + kvHead) * s.capacity()) * d * 4L;
-        float max = Float.NEGATIVE_INFINITY;
-        for (int t = 0; t < s.length(); t++) {
-            // A padding key is hidden, except from its own query (as in the parallel form: no empty rows).
-            if (keyValid != null && !keyValid[b * s.length() + t] && t != s.length() - 1) {
-                scores[t] = Float.NEGATIVE_INFINITY;
-                continue;
+        int n = s.length();
+        long rowBytes = 4L * d;
+        long base = ((long) (b * s.kvHeads() + kvHead) * s.capacity()) * rowBytes;
+        int firstRow = b * s.heads() + kvHead * size;
+        float[] scores = new float[size * n];
+        for (int start = 0; start < n; start += TILE) {
+            int end = Math.min(n, start + TILE);
+            for (int g = 0; g < size; g++) {
+                int qOffset = (firstRow + g) * d;
+                for (int t = start; t < end; t++) {
+                    // A padding key is hidden, except from its own query (as in the parallel form: no empty rows).
+                    boolean hidden = keyValid != null && !keyValid[b * n + t] && t != n - 1;
+                    scores[g * n + t] = hidden ? Float.NEGATIVE_INFINITY : dot(q, qOffset, keys, base + t * rowBytes, d) * scale;
+                }
             }
-            float score = dot(q, qOffset, keys, base + (long) t * d * 4L, d) * scale;
-            scores[t] = score;
-            max = Math.max(max, score);
         }
-        float sum = softmaxNumerators(scores, s.length(), max);
-        float inverse = 1 / sum;
-        for (int t = 0; t < s.length(); t++) {
-            scores[t] *= inverse;
+        for (int g = 0; g < size; g++) {
+            float max = Float.NEGATIVE_INFINITY;
+            for (int t = 0; t < n; t++) {
+                max = Math.max(max, scores[g * n + t]);
+            }
+            float inverse = 1 / softmaxNumerators(scores, g * n, n, max);
+            for (int t = 0; t < n; t++) {
+                scores[g * n + t] *= inverse;
+            }
+            java.util.Arrays.fill(out, (firstRow + g) * d, (firstRow + g + 1) * d, 0f);
         }
-        weightedValues(scores, s.length(), values, base, d, out, qOffset);
+        for (int start = 0; start < n; start += TILE) {
+            int end = Math.min(n, start + TILE);
+            for (int g = 0; g < size; g++) {
+                addWeightedValues(scores, g * n + start, end - start, values, base + start * rowBytes, d, out, (firstRow + g) * d);
+            }
+        }
     }
 
-    /** scores[t] = exp(scores[t] - max) (0 for hidden keys), vectorised; returns their sum. */
-    private static float softmaxNumerators(float[] scores, int n, float max) {
-        int bound = F.loopBound(n);
+    /**
+     * scores[t] = exp(scores[t] - max) over [offset, offset + n) (0 for hidden keys),
+     * vectorised; returns their sum.
+     */
+    private static float softmaxNumerators(float[] scores, int offset, int n, float max) {
+        int bound = offset + F.loopBound(n);
         FloatVector maxVector = FloatVector.broadcast(F, max);
         FloatVector total = FloatVector.zero(F);
-        int t = 0;
+        int t = offset;
         for (; t < bound; t += F.length()) {
             // exp(-inf - max) = 0: hidden keys need no special case.
             FloatVector p = FloatVector.fromArray(F, scores, t).sub(maxVector).lanewise(VectorOperators.EXP);
@@ -93,7 +115,7 @@ public final class DecodeAttention {
             total = total.add(p);
         }
         float sum = total.reduceLanes(VectorOperators.ADD);
-        for (; t < n; t++) {
+        for (; t < offset + n; t++) {
             float p = (float) Math.exp(scores[t] - max);
             scores[t] = p;
             sum += p;
@@ -115,25 +137,26 @@ public final class DecodeAttention {
     }
 
     /**
-     * out = sum_t p[t] v[t], one lane block of d at a time over all keys, so that the running
+     * out += sum_t p[t] v[t] over n keys, one lane block of d at a time, so that the running
      * sum stays in a register instead of going through memory for every key.
      */
-    private static void weightedValues(float[] p, int n, MemorySegment values, long base, int d, float[] out, int offset) {
+    private static void addWeightedValues(float[] p, int pOffset, int n, MemorySegment values, long base, int d, float[] out,
+            int offset) {
         int bound = d - d % F.length();
         long rowBytes = 4L * d;
         for (int j = 0; j < bound; j += F.length()) {
-            FloatVector acc = FloatVector.zero(F);
+            FloatVector acc = FloatVector.fromArray(F, out, offset + j);
             long at = base + 4L * j;
             for (int t = 0; t < n; t++, at += rowBytes) {
-                acc = FloatVector.fromMemorySegment(F, values, at, LE).fma(FloatVector.broadcast(F, p[t]), acc);
+                acc = FloatVector.fromMemorySegment(F, values, at, LE).fma(FloatVector.broadcast(F, p[pOffset + t]), acc);
             }
             acc.intoArray(out, offset + j);
         }
         for (int j = bound; j < d; j++) {
-            float sum = 0;
+            float sum = out[offset + j];
             long at = base + 4L * j;
             for (int t = 0; t < n; t++, at += rowBytes) {
-                sum += p[t] * values.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at);
+                sum += p[pOffset + t] * values.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at);
             }
             out[offset + j] = sum;
         }

@@ -58,10 +58,10 @@ public final class MatVecPass {
         if (bytes < 256 * 1024) {
             body.rows(0, totalRows);
         } else {
-            // Chunks of ~256 KB of weights (~10 us): long enough for the kernel's four streams
-            // to get going, short enough that the threads finish together.
+            // Parts of at least ~64 KB of weights (a few microseconds): the threads finish
+            // within one of them; the first parts are much longer (see ParallelRows).
             long rowBytes = Math.max(1, bytes / totalRows);
-            rows.run(totalRows, (int) Math.max(4, (256 * 1024) / rowBytes), body);
+            rows.run(totalRows, (int) Math.max(4, (64 * 1024) / rowBytes), body);
         }
         products.clear();
         totalRows = 0;

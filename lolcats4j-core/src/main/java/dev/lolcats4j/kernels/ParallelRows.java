@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Runs a range of rows on a fixed set of threads: the caller and daemon workers claim chunks
+ * Runs a range of rows on a fixed set of threads: the caller and daemon workers claim parts
  * of rows until none are left. Claiming (rather than fixed halves) matters because a worker
  * starts a few microseconds after the caller: with fixed halves the caller then waited ~20% of
  * every pass.
@@ -51,8 +51,8 @@ final class ParallelRows {
     }
 
     /**
-     * Runs {@code task} over rows [0, rows) in chunks of {@code chunk} rows; returns when every
-     * row is done. The first failure of any thread is rethrown here.
+     * Runs {@code task} over rows [0, rows) in parts of at least {@code chunk} rows; returns
+     * when every row is done. The first failure of any thread is rethrown here.
      */
     synchronized void run(int rows, int chunk, Body task) {
         if (threads == 1 || rows <= chunk) {
@@ -95,10 +95,22 @@ final class ParallelRows {
         }
     }
 
+    /**
+     * Guided self-scheduling: each claim takes half of an even share of what is left, never
+     * less than {@code chunk} rows. Early parts are long (long sequential streams for the
+     * kernels), the last ones short (the threads finish together).
+     */
     private void claim(Body task, int rows, int chunk) {
-        int from;
-        while ((from = next.getAndAdd(chunk)) < rows) {
-            task.rows(from, Math.min(rows, from + chunk));
+        while (true) {
+            int from = next.get();
+            if (from >= rows) {
+                return;
+            }
+            int size = Math.max(chunk, (rows - from) / (2 * threads));
+            int to = Math.min(rows, from + size);
+            if (next.compareAndSet(from, to)) {
+                task.rows(from, to);
+            }
         }
     }
 

@@ -11,6 +11,11 @@ public final class KvCache implements LayerCache {
     private Tensor keys;   // [B, Hkv, capacity, d] float32
     private Tensor values;
     private long length;
+    // The buffers' bytes and capacity, kept beside the tensors so that a Java decode step
+    // makes no libtorch call at all unless the buffers grow.
+    private MemorySegment keyBytes;
+    private MemorySegment valueBytes;
+    private long capacity;
 
     /** Appends [B, Hkv, N, d] keys and values; returns views of everything cached so far. */
     Tensor[] append(Tensor k, Tensor v) {
@@ -28,9 +33,6 @@ public final class KvCache implements LayerCache {
      */
     void appendOne(float[] k, float[] v, int batch, int kvHeads, int d) {
         reserve(batch, kvHeads, 1, d);
-        MemorySegment keyBytes = segment(keys);
-        MemorySegment valueBytes = segment(values);
-        long capacity = capacity();
         for (int row = 0; row < batch * kvHeads; row++) {
             long at = ((long) row * capacity + length) * d;
             MemorySegment.copy(k, row * d, keyBytes, ValueLayout.JAVA_FLOAT_UNALIGNED, at * 4, d);
@@ -41,28 +43,32 @@ public final class KvCache implements LayerCache {
 
     /** The key buffer [B, Hkv, capacity, d] float32 in place; valid until the next append. */
     MemorySegment keyBytes() {
-        return segment(keys);
+        return keyBytes;
     }
 
     /** The value buffer, laid out like {@link #keyBytes()}. */
     MemorySegment valueBytes() {
-        return segment(values);
+        return valueBytes;
     }
 
     long capacity() {
-        return keys == null ? 0 : keys.size(2);
+        return capacity;
     }
 
     private void reserve(long batch, long kvHeads, long n, long d) {
         if (keys == null) {
-            long capacity = Math.max(16, n);
+            capacity = Math.max(16, n);
             keys = Tensors.keep(Tensors.zeros(Tensors.F32, batch, kvHeads, capacity, d));
             values = Tensors.keep(Tensors.zeros(Tensors.F32, batch, kvHeads, capacity, d));
-        } else if (length + n > keys.size(2)) {
-            long capacity = Math.max(keys.size(2) * 2, length + n);
+        } else if (length + n > capacity) {
+            capacity = Math.max(capacity * 2, length + n);
             keys = grow(keys, capacity);
             values = grow(values, capacity);
+        } else {
+            return;
         }
+        keyBytes = segment(keys);
+        valueBytes = segment(values);
     }
 
     private static MemorySegment segment(Tensor t) {
