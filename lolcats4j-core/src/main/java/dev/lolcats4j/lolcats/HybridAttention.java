@@ -45,6 +45,13 @@ public final class HybridAttention implements Attention {
         return n == 1 ? outputs[0] : Tensors.cat(2, outputs);
     }
 
+    /** The recurrent step in Java over the state's buffers (see {@link HybridState#decodeStep}). */
+    @Override
+    public boolean decodeStep(DecodeShape shape, float[] q, float[] k, float[] v, AttentionContext context, LayerCache cache,
+            float[] out) {
+        return cache instanceof HybridState state && state.decodeStep(params, shape, q, k, v, out);
+    }
+
     /**
      * Decoding keeps the last W keys in softmax for the sliding window; for the terrace the
      * newest token's window is its own block plus the previous one, i.e. the last 2W keys.

@@ -1,5 +1,7 @@
 package dev.lolcats4j.lolcats;
 
+import dev.lolcats4j.kernels.TensorMemory;
+import dev.lolcats4j.model.Attention;
 import dev.lolcats4j.model.Heads;
 import dev.lolcats4j.model.LayerCache;
 import dev.lolcats4j.torch.Tensors;
@@ -24,6 +26,7 @@ public final class HybridState implements LayerCache {
     private long next;
     private Tensor[] factors;          // {gamma, lambda} viewed [1, H, 1, 1], fixed while decoding
     private long validChecked = -1;
+    private HybridDecodeStep decoder; // the Java step's per-generation constants
     private boolean validCheckedResult;
 
     HybridState(int capacity, int group) {
@@ -66,6 +69,7 @@ public final class HybridState implements LayerCache {
         }
         filled = kept;
         next = kept % Math.max(capacity, 1);
+        decoder = null; // new buffers
     }
 
     /** Adds keys [B, Hkv, M, d] to S and z through phi_k, weighted by validity [B, M]. */
@@ -122,6 +126,48 @@ public final class HybridState implements LayerCache {
         denominator = denominator.add(a.sum(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional())
                 .view(b, hkv * group, 1, 1));
         return numerator.div(denominator);
+    }
+
+    /**
+     * {@link #step} on float arrays, reading and updating the state's buffers in place with
+     * the Vector API kernels: q [B, H, d], k and v [B, Hkv, d], out [B, H, d]. The same
+     * arithmetic in the same order of operations as {@link #step}, in float32.
+     *
+     * @return false (nothing changed) when the state is not prefilled yet or not float32
+     */
+    boolean decodeStep(HybridParams p, Attention.DecodeShape shape, float[] q, float[] k, float[] v, float[] out) {
+        if (decoder == null) {
+            if (s == null || !TensorMemory.isFloats(s) || !TensorMemory.isFloats(z) || !TensorMemory.isFloats(keys)
+                    || !TensorMemory.isFloats(values) || !TensorMemory.isFloats(valid)
+                    || !TensorMemory.isFloats(p.featureQ().weight()) || !TensorMemory.isFloats(p.featureK().weight())
+                    || p.featureQ().featureDim() != p.featureK().featureDim()) {
+                return false; // not prefilled yet, or float64 (tests), or an unusual layout
+            }
+            decoder = new HybridDecodeStep(this, p, shape, capacity, group);
+        }
+        int batch = shape.batch();
+        if (capacity == 0) {
+            for (int b = 0; b < batch; b++) {
+                decoder.fold(b, k, v, shape.kvHeads() * shape.headDim() * b, 1f);
+            }
+        } else {
+            boolean full = filled == capacity;
+            for (int b = 0; b < batch; b++) {
+                if (full) {
+                    decoder.foldSlot(b, (int) next);
+                }
+                decoder.writeSlot(b, (int) next, k, v);
+            }
+            if (!full) {
+                filled++;
+            }
+            next = (next + 1) % capacity;
+        }
+        for (int b = 0; b < batch; b++) {
+            decoder.attend(b, q, out);
+        }
+        validChecked = -1; // the libtorch step re-reads the flags if it runs next
+        return true;
     }
 
     /** True when no buffer slot holds padding (checked once per fill of the buffer). */

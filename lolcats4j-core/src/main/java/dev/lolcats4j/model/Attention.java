@@ -18,4 +18,19 @@ public interface Attention {
 
     /** An empty cache for generation. */
     LayerCache newCache();
+
+    /**
+     * One decode step on float arrays, for the Java decode path (called only when the Vector
+     * API kernels are enabled). Same meaning as {@link #forward} with N = 1: q [B, H, d],
+     * k and v [B, Hkv, d], out [B, H, d] written; the cache is updated.
+     *
+     * @return false if this attention or this cache state cannot (then {@link #forward} runs)
+     */
+    default boolean decodeStep(DecodeShape shape, float[] q, float[] k, float[] v, AttentionContext context, LayerCache cache,
+            float[] out) {
+        return false;
+    }
+
+    /** Sizes of one {@link #decodeStep}. */
+    record DecodeShape(int batch, int heads, int kvHeads, int headDim) {}
 }

@@ -1,5 +1,6 @@
 package dev.lolcats4j.model;
 
+import dev.lolcats4j.kernels.TensorMemory;
 import dev.lolcats4j.torch.Tensors;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -16,6 +17,8 @@ public final class KvCache implements LayerCache {
     private MemorySegment keyBytes;
     private MemorySegment valueBytes;
     private long capacity;
+    private Tensor maskTensor;
+    private boolean[] maskBits;
 
     /** Appends [B, Hkv, N, d] keys and values; returns views of everything cached so far. */
     Tensor[] append(Tensor k, Tensor v) {
@@ -72,7 +75,30 @@ public final class KvCache implements LayerCache {
     }
 
     private static MemorySegment segment(Tensor t) {
-        return MemorySegment.ofAddress(t.data_ptr().address()).reinterpret(t.nbytes());
+        return TensorMemory.floats(t);
+    }
+
+    /**
+     * The step's key mask [B, length] as booleans, or null without padding. Read once per mask
+     * tensor (one per step, shared by the layers), so each layer does not call libtorch.
+     */
+    boolean[] keyValid(AttentionContext context, int batch) {
+        Tensor mask = context.keyValid();
+        if (mask == null) {
+            return null;
+        }
+        if (mask != maskTensor) {
+            long[] bits = Tensors.toLongs(mask);
+            maskBits = new boolean[bits.length];
+            for (int i = 0; i < bits.length; i++) {
+                maskBits[i] = bits[i] != 0;
+            }
+            maskTensor = mask;
+        }
+        if (maskBits.length != batch * length) {
+            throw new IllegalStateException("key mask covers " + maskBits.length / batch + " positions, the cache " + length);
+        }
+        return maskBits;
     }
 
     private Tensor grow(Tensor old, long capacity) {

@@ -1,5 +1,6 @@
 package dev.lolcats4j.model;
 
+import dev.lolcats4j.kernels.DecodeAttention;
 import dev.lolcats4j.torch.Tensors;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -53,5 +54,20 @@ public final class SoftmaxAttention implements Attention {
     @Override
     public LayerCache newCache() {
         return new KvCache();
+    }
+
+    /** Appends to the KV cache's buffers and attends over them in Java (see DecodeAttention). */
+    @Override
+    public boolean decodeStep(DecodeShape shape, float[] q, float[] k, float[] v, AttentionContext context, LayerCache cache,
+            float[] out) {
+        if (!(cache instanceof KvCache kv)) {
+            return false;
+        }
+        kv.appendOne(k, v, shape.batch(), shape.kvHeads(), shape.headDim());
+        DecodeAttention.Shape sizes = new DecodeAttention.Shape(shape.batch(), shape.heads(), shape.kvHeads(), shape.headDim(),
+                (int) kv.capacity(), (int) kv.length());
+        DecodeAttention.attend(q, kv.keyBytes(), kv.valueBytes(), sizes, kv.keyValid(context, shape.batch()),
+                (float) (1.0 / Math.sqrt(shape.headDim())), out);
+        return true;
     }
 }

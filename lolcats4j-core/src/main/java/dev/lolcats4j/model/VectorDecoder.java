@@ -2,7 +2,6 @@ package dev.lolcats4j.model;
 
 import dev.lolcats4j.BadInputException;
 import dev.lolcats4j.kernels.Activations;
-import dev.lolcats4j.kernels.DecodeAttention;
 import dev.lolcats4j.kernels.MatVecPass;
 import dev.lolcats4j.kernels.MatrixView;
 import dev.lolcats4j.kernels.VectorKernels;
@@ -23,8 +22,9 @@ import org.bytedeco.pytorch.global.torch;
  *
  * <p>Why: a decode step reads every weight once, so it is bound by memory bandwidth, but
  * libtorch's matrix-vector path streams these 1-5 MB matrices at about half the rate the
- * kernels reach, and the ~600 small libtorch calls of a step cost ~6 us each. Softmax layers
- * attend over their KV cache in Java too; LoLCATs layers keep their libtorch recurrent step.
+ * kernels reach, and the ~600 small libtorch calls of a step cost ~6 us each. Attention runs
+ * its own {@link Attention#decodeStep} in Java where it has one (softmax over the KV cache,
+ * the LoLCATs recurrent step), else its libtorch forward.
  * Activations stay float32 here (the libtorch path rounds them to bf16 before each bf16 matmul), so the
  * two paths agree to bf16 rounding, and to float32 rounding with float32 weights.
  */
@@ -33,8 +33,6 @@ final class VectorDecoder {
     private final DecoderModel model;
     private final Map<Tensor, MatrixView> views = new IdentityHashMap<>();
     private boolean packed;
-    private Tensor maskTensor;
-    private boolean[] maskBits;
 
     VectorDecoder(DecoderModel model) {
         this.model = model;
@@ -143,12 +141,8 @@ final class VectorDecoder {
             Rope.apply(k, b * kvHeads * d, kvHeads, d, cos, sin, b * half);
         }
         float[] attended = new float[batch * heads * d];
-        if (layer.attention() instanceof SoftmaxAttention && cache instanceof KvCache kv) {
-            kv.appendOne(k, v, batch, kvHeads, d);
-            DecodeAttention.Shape shape = new DecodeAttention.Shape(batch, heads, kvHeads, d, (int) kv.capacity(), (int) kv.length());
-            DecodeAttention.attend(q, kv.keyBytes(), kv.valueBytes(), shape, keyValid(context, batch, kv.length()),
-                    (float) (1.0 / Math.sqrt(d)), attended);
-        } else {
+        Attention.DecodeShape shape = new Attention.DecodeShape(batch, heads, kvHeads, d);
+        if (!layer.attention().decodeStep(shape, q, k, v, context, cache, attended)) {
             // With one token, [B, H*d] is already the [B, H, 1, d] layout attention takes and gives.
             Tensor y = layer.attention().forward(Tensors.ofFloats(q, batch, heads, 1, d), Tensors.ofFloats(k, batch, kvHeads, 1, d),
                     Tensors.ofFloats(v, batch, kvHeads, 1, d), context, cache);
@@ -165,26 +159,6 @@ final class VectorDecoder {
         finish(layer.up, h2, up, batch);
         Activations.siluTimes(gate, up);
         add(x, project(layer.down, gate, batch));
-    }
-
-    /** The step's key mask [B, T] as booleans (computed once per step, shared by the layers), or null. */
-    private boolean[] keyValid(AttentionContext context, int batch, long length) {
-        Tensor mask = context.keyValid();
-        if (mask == null) {
-            return null;
-        }
-        if (mask != maskTensor) {
-            long[] bits = Tensors.toLongs(mask);
-            maskBits = new boolean[bits.length];
-            for (int i = 0; i < bits.length; i++) {
-                maskBits[i] = bits[i] != 0;
-            }
-            maskTensor = mask;
-        }
-        if (maskBits.length != batch * length) {
-            throw new IllegalStateException("key mask covers " + maskBits.length / batch + " positions, the cache " + length);
-        }
-        return maskBits;
     }
 
     /** y = x W^T + b (+ LoRA) for a batch of vectors. */
