@@ -146,7 +146,7 @@ public final class DecodeBench {
     /** Milliseconds of each of {@code steps} decode steps after 4 untimed ones. */
     static double[] steps(DecoderModel model, List<LayerCache> caches, long context, int steps) {
         Random random = new Random(3);
-        int warm = 4;
+        int warm = 32; // the first Java decode step packs the weights; the JIT needs a few more
         double[] ms = new double[steps];
         long position = context;
         for (int i = 0; i < warm + steps; i++) {

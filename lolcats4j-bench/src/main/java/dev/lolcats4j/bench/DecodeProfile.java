@@ -1,5 +1,8 @@
 package dev.lolcats4j.bench;
 
+import dev.lolcats4j.kernels.MatVecPass;
+import dev.lolcats4j.kernels.MatrixView;
+import dev.lolcats4j.kernels.VectorKernels;
 import dev.lolcats4j.lolcats.AdapterConfig;
 import dev.lolcats4j.lolcats.Adapters;
 import dev.lolcats4j.model.AttentionContext;
@@ -63,7 +66,7 @@ public final class DecodeProfile {
             notes.put("matvecs_libtorch_bf16_gbps", bytes16 / (linearBf16 * 1e6));
             notes.put("matvecs_projection_apply_bf16_gbps", bytes16 / (applyBf16 * 1e6));
             notes.put("matvecs_projection_apply_f32_gbps", bytes32 / (applyF32 * 1e6));
-            if (VectorMatvec.available()) {
+            if (VectorKernels.enabled()) {
                 double vector = vectorAll(projections, steps);
                 ms.put("matvecs_vector_api_bf16", vector);
                 notes.put("matvecs_vector_api_bf16_gbps", bytes16 / (vector * 1e6));
@@ -193,24 +196,18 @@ public final class DecodeProfile {
     }
 
     static double vectorAll(List<Projection> projections, int steps) {
-        VectorMatvec kernel = VectorMatvec.shared();
         int n = projections.size();
-        short[][] weights = new short[n][];
-        int[] rows = new int[n];
-        int[] cols = new int[n];
+        MatrixView[] weights = new MatrixView[n];
         float[][] x = new float[n][];
         float[][] y = new float[n][];
         for (int i = 0; i < n; i++) {
-            Tensor w = projections.get(i).weight();
-            weights[i] = VectorMatvec.bits(w);
-            rows[i] = (int) w.size(0);
-            cols[i] = (int) w.size(1);
-            x[i] = Tensors.toFloats(input(cols[i]));
-            y[i] = new float[rows[i]];
+            weights[i] = MatrixView.of(projections.get(i).weight());
+            x[i] = Tensors.toFloats(input(weights[i].cols()));
+            y[i] = new float[weights[i].rows()];
         }
         return Timing.medianMs(3, steps, () -> {
             for (int i = 0; i < n; i++) {
-                kernel.bf16(weights[i], rows[i], cols[i], x[i], y[i]);
+                MatVecPass.multiply(weights[i], x[i], 1, y[i]);
             }
         });
     }

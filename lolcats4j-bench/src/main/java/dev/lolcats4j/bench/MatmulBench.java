@@ -6,6 +6,9 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
+import dev.lolcats4j.kernels.MatVecPass;
+import dev.lolcats4j.kernels.MatrixView;
+import dev.lolcats4j.kernels.VectorKernels;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -13,7 +16,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 /**
  * GEMM rate through libtorch (bf16 and fp32), memory bandwidth (1 GiB sum and copy), and
  * single-row matrix-vector rate in GB/s of weights read: libtorch's linear in bf16 and fp32,
- * and the Java Vector API bf16 kernel ({@link VectorMatvec}) on the same bf16 weights.
+ * and the Java Vector API bf16 kernel ({@link MatVecPass}, as decode uses it) on the same bf16 weights.
  */
 public final class MatmulBench {
 
@@ -118,12 +121,11 @@ public final class MatmulBench {
         Timing.progress("matvec %dx%d: libtorch bf16 %.3f ms (%.1f GB/s), f32 %.3f ms (%.1f GB/s)", rows, cols, bf16Ms, bf16, f32Ms, f32);
         Double vector = null;
         Double error = null;
-        if (VectorMatvec.available()) {
+        if (VectorKernels.enabled()) {
             float[] x = Tensors.toFloats(x32);
             float[] y = new float[(int) rows];
-            VectorMatvec kernel = VectorMatvec.shared();
-            short[] bits = VectorMatvec.bits(w16);
-            double vMs = Timing.medianMs(options.warmup() + 3, iterations, () -> kernel.bf16(bits, (int) rows, (int) cols, x, y));
+            MatrixView view = MatrixView.of(w16);
+            double vMs = Timing.medianMs(options.warmup() + 3, iterations, () -> MatVecPass.multiply(view, x, 1, y));
             vector = Timing.round(rows * cols * 2 / (vMs * 1e6), 2);
             try (PointerScope scope = new PointerScope()) {
                 float[] expected = Tensors.toFloats(torch.linear(x32, w16.to(Tensors.F32)));
@@ -135,7 +137,7 @@ public final class MatmulBench {
             }
             Timing.progress("matvec %dx%d: Vector API bf16 %.3f ms (%.1f GB/s), max |error| %.2e", rows, cols, vMs, vector, error);
         } else {
-            Timing.progress("matvec: Vector API kernel skipped (run with --add-modules jdk.incubator.vector)");
+            Timing.progress("matvec: Vector API kernel skipped: %s", VectorKernels.unavailableReason());
         }
         return new Matvec(rows, cols, Timing.round(bf16, 2), Timing.round(f32, 2), vector, error);
     }

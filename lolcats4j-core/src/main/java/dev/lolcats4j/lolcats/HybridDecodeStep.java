@@ -1,5 +1,6 @@
 package dev.lolcats4j.lolcats;
 
+import dev.lolcats4j.kernels.Parallel;
 import dev.lolcats4j.kernels.TensorMemory;
 import dev.lolcats4j.kernels.VectorOps;
 import dev.lolcats4j.model.Attention;
@@ -34,13 +35,14 @@ final class HybridDecodeStep {
     private final float[] gamma;   // per head
     private final float[] lambda;
     private final float scale;
-    // Scratch, reused by every call (a state is decoded by one thread at a time).
-    private final float[] u;
-    private final float[] features;
-    private final float[] numerator;
-    private final float[] scores;
-    private final float[] key;
-    private final float[] value;
+
+    /** Per-thread working arrays. */
+    private final class Scratch {
+        final float[] u = new float[featureDim];
+        final float[] features = new float[width];
+        final float[] numerator = new float[d];
+        final float[] scores = new float[Math.max(capacity, 1)];
+    }
 
     // The state's buffers: fixed from its prefill on (every update is in place).
     private final MemorySegment s;      // [B, H, Fw, d]
@@ -71,81 +73,89 @@ final class HybridDecodeStep {
         this.gamma = perHead(p.gamma());
         this.lambda = perHead(p.lambda());
         this.scale = (float) (1.0 / Math.sqrt(d));
-        this.u = new float[featureDim];
-        this.features = new float[width];
-        this.numerator = new float[d];
-        this.scores = new float[Math.max(capacity, 1)];
-        this.key = new float[d];
-        this.value = new float[d];
     }
 
-    /** Folds key/value [Hkv, d] (at {@code offset} in k and v) of sequence b into S and z with weight w. */
-    void fold(int b, float[] k, float[] v, int offset, float w) {
-        if (w == 0) {
-            return; // a padding key adds nothing
-        }
-        for (int h = 0; h < heads; h++) {
-            int g = h / group;
-            featureMap(kindK, weightK, biasK, h, k, offset + g * d);
-            long row = (long) (b * heads + h) * width;
-            for (int f = 0; f < width; f++) {
-                float phi = features[f] * w;
-                VectorOps.axpy(phi, v, offset + g * d, s, 4L * (row + f) * d, d);
-                long at = 4L * (row + f);
-                z.set(FLOAT, at, z.get(FLOAT, at) + phi);
-            }
-        }
-    }
-
-    /** Folds the key/value leaving buffer slot {@code slot} of sequence b. */
-    void foldSlot(int b, int slot) {
-        float w = valid.get(FLOAT, 4L * (b * capacity + slot));
-        if (w == 0) {
-            return;
-        }
-        // Gather the slot's [Hkv, d] keys and values to arrays, laid out like a new token's.
-        float[] k = new float[kvHeads * d];
-        float[] v = new float[kvHeads * d];
-        for (int g = 0; g < kvHeads; g++) {
-            long at = 4L * ((long) (b * kvHeads + g) * capacity + slot) * d;
-            MemorySegment.copy(keys, FLOAT, at, k, g * d, d);
-            MemorySegment.copy(values, FLOAT, at, v, g * d, d);
-        }
-        fold(b, k, v, 0, w);
-    }
-
-    /** Writes the new token's keys and values [B, Hkv, d] of sequence b into buffer slot {@code slot}. */
-    void writeSlot(int b, int slot, float[] k, float[] v) {
-        for (int g = 0; g < kvHeads; g++) {
-            long at = 4L * ((long) (b * kvHeads + g) * capacity + slot) * d;
-            MemorySegment.copy(k, (b * kvHeads + g) * d, keys, FLOAT, at, d);
-            MemorySegment.copy(v, (b * kvHeads + g) * d, values, FLOAT, at, d);
-        }
-        valid.set(FLOAT, 4L * (b * capacity + slot), 1f);
-    }
-
-    /** The outputs [H, d] of sequence b: linear part over S and z, plus the window's softmax part. */
-    void attend(int b, float[] q, float[] out) {
-        for (int h = 0; h < heads; h++) {
-            int qOffset = (b * heads + h) * d;
-            featureMap(kindQ, weightQ, biasQ, h, q, qOffset);
-            java.util.Arrays.fill(numerator, 0f);
-            float denominator = 0;
-            long row = (long) (b * heads + h) * width;
-            for (int f = 0; f < width; f++) {
-                VectorOps.axpy(features[f], s, 4L * (row + f) * d, numerator, 0, d);
-                denominator += features[f] * z.get(FLOAT, 4L * (row + f));
-            }
-            if (capacity > 0) {
-                for (int i = 0; i < d; i++) {
-                    numerator[i] *= lambda[h];
+    /**
+     * One step for the whole batch: q [B, H, d], k and v [B, Hkv, d] of the new token, out
+     * [B, H, d]. With a window, {@code evict} says whether buffer slot {@code slot} holds a key
+     * to fold into S and z before the new one takes its place.
+     */
+    void step(float[] q, float[] k, float[] v, float[] out, int batch, int slot, boolean evict) {
+        // Keys that move into S: the evicted slot's (gathered before it is overwritten), or,
+        // without a window, the new token's own.
+        float[] foldKeys = k;
+        float[] foldValues = v;
+        float[] foldWeights = new float[batch];
+        java.util.Arrays.fill(foldWeights, 1f);
+        if (capacity > 0) {
+            foldKeys = new float[batch * kvHeads * d];
+            foldValues = new float[batch * kvHeads * d];
+            for (int b = 0; b < batch; b++) {
+                foldWeights[b] = evict ? valid.get(FLOAT, 4L * (b * capacity + slot)) : 0f;
+                for (int g = 0; g < kvHeads; g++) {
+                    long at = 4L * ((long) (b * kvHeads + g) * capacity + slot) * d;
+                    int to = (b * kvHeads + g) * d;
+                    if (evict) {
+                        MemorySegment.copy(keys, FLOAT, at, foldKeys, to, d);
+                        MemorySegment.copy(values, FLOAT, at, foldValues, to, d);
+                    }
+                    MemorySegment.copy(k, to, keys, FLOAT, at, d);
+                    MemorySegment.copy(v, to, values, FLOAT, at, d);
                 }
-                denominator *= lambda[h];
-                denominator += window(b, h / group, q, qOffset, gamma[h]);
+                valid.set(FLOAT, 4L * (b * capacity + slot), 1f);
             }
+        }
+        float[] fk = foldKeys;
+        float[] fv = foldValues;
+        // Heads are independent from here on: each owns its rows of S and z.
+        Parallel.rows(batch * heads, 1, (from, to) -> {
+            Scratch scratch = new Scratch();
+            for (int row = from; row < to; row++) {
+                int b = row / heads;
+                int h = row % heads;
+                fold(scratch, b, h, fk, fv, foldWeights[b]);
+                attend(scratch, b, h, q, out);
+            }
+        });
+    }
+
+    /** Adds phi_k(key) v^T and phi_k(key) of sequence b's kv head for query head h, weighted by w. */
+    private void fold(Scratch scratch, int b, int h, float[] k, float[] v, float w) {
+        if (w == 0) {
+            return; // no key leaves the window yet, or a padding key: adds nothing
+        }
+        int offset = (b * kvHeads + h / group) * d;
+        featureMap(scratch, kindK, weightK, biasK, h, k, offset);
+        long row = (long) (b * heads + h) * width;
+        for (int f = 0; f < width; f++) {
+            float phi = scratch.features[f] * w;
+            VectorOps.axpy(phi, v, offset, s, 4L * (row + f) * d, d);
+            long at = 4L * (row + f);
+            z.set(FLOAT, at, z.get(FLOAT, at) + phi);
+        }
+    }
+
+    /** Head h of sequence b: linear part over S and z, plus the window's softmax part. */
+    private void attend(Scratch scratch, int b, int h, float[] q, float[] out) {
+        int qOffset = (b * heads + h) * d;
+        featureMap(scratch, kindQ, weightQ, biasQ, h, q, qOffset);
+        float[] numerator = scratch.numerator;
+        java.util.Arrays.fill(numerator, 0f);
+        float denominator = 0;
+        long row = (long) (b * heads + h) * width;
+        for (int f = 0; f < width; f++) {
+            VectorOps.axpy(scratch.features[f], s, 4L * (row + f) * d, numerator, 0, d);
+            denominator += scratch.features[f] * z.get(FLOAT, 4L * (row + f));
+        }
+        if (capacity > 0) {
             for (int i = 0; i < d; i++) {
-                out[qOffset + i] = numerator[i] / denominator;
+                numerator[i] *= lambda[h];
             }
+            denominator *= lambda[h];
+            denominator += window(scratch, b, h / group, q, qOffset, gamma[h]);
+        }
+        for (int i = 0; i < d; i++) {
+            out[qOffset + i] = numerator[i] / denominator;
         }
     }
 
@@ -153,7 +163,8 @@ final class HybridDecodeStep {
      * Softmax over the valid buffer slots, weighted by gamma: adds sum_j a_j v_j to the
      * numerator and returns sum_j a_j.
      */
-    private float window(int b, int g, float[] q, int qOffset, float weight) {
+    private float window(Scratch scratch, int b, int g, float[] q, int qOffset, float weight) {
+        float[] scores = scratch.scores;
         long base = (long) (b * kvHeads + g) * capacity;
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < capacity; j++) {
@@ -169,7 +180,7 @@ final class HybridDecodeStep {
         for (int j = 0; j < capacity; j++) {
             float a = scores[j] * weight;
             if (a != 0) {
-                VectorOps.axpy(a, values, 4L * (base + j) * d, numerator, 0, d);
+                VectorOps.axpy(a, values, 4L * (base + j) * d, scratch.numerator, 0, d);
                 sum += a;
             }
         }
@@ -177,7 +188,9 @@ final class HybridDecodeStep {
     }
 
     /** features = phi(x) for head h, with x at {@code offset}: act(x W_h + b_h), clamped at 1e-12. */
-    private void featureMap(FeatureMapKind kind, MemorySegment weight, float[] bias, int h, float[] x, int offset) {
+    private void featureMap(Scratch scratch, FeatureMapKind kind, MemorySegment weight, float[] bias, int h, float[] x, int offset) {
+        float[] u = scratch.u;
+        float[] features = scratch.features;
         java.util.Arrays.fill(u, 0f);
         for (int i = 0; i < d; i++) {
             VectorOps.axpy(x[offset + i], weight, 4L * ((long) h * d + i) * featureDim, u, 0, featureDim);

@@ -145,26 +145,15 @@ public final class HybridState implements LayerCache {
             }
             decoder = new HybridDecodeStep(this, p, shape, capacity, group);
         }
-        int batch = shape.batch();
         if (capacity == 0) {
-            for (int b = 0; b < batch; b++) {
-                decoder.fold(b, k, v, shape.kvHeads() * shape.headDim() * b, 1f);
-            }
+            decoder.step(q, k, v, out, shape.batch(), 0, false);
         } else {
             boolean full = filled == capacity;
-            for (int b = 0; b < batch; b++) {
-                if (full) {
-                    decoder.foldSlot(b, (int) next);
-                }
-                decoder.writeSlot(b, (int) next, k, v);
-            }
+            decoder.step(q, k, v, out, shape.batch(), (int) next, full);
             if (!full) {
                 filled++;
             }
             next = (next + 1) % capacity;
-        }
-        for (int b = 0; b < batch; b++) {
-            decoder.attend(b, q, out);
         }
         validChecked = -1; // the libtorch step re-reads the flags if it runs next
         return true;
