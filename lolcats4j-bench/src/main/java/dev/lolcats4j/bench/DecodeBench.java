@@ -43,6 +43,7 @@ public final class DecodeBench {
 
     public static Result run(Options options) {
         Natives.init();
+        dev.lolcats4j.kernels.WarmUp.awaitReady(); // steady-state decode: kernels compiled first
         ModelConfig config = SyntheticModel.config(options.quick());
         DecoderModel softmax = SyntheticModel.create(config, ComputeType.BF16);
         DecoderModel linear = SyntheticModel.create(config, ComputeType.BF16);

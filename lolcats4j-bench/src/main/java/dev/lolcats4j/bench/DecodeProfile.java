@@ -40,6 +40,7 @@ public final class DecodeProfile {
 
     public static Result run(Options options) {
         Natives.init();
+        dev.lolcats4j.kernels.WarmUp.awaitReady(); // steady-state decode: kernels compiled first
         ModelConfig config = SyntheticModel.config(options.quick());
         Map<String, Double> ms = new LinkedHashMap<>();
         Map<String, Double> notes = new LinkedHashMap<>();

@@ -48,6 +48,7 @@ public final class ForwardBench {
 
     public static Result run(Options options) {
         Natives.init();
+        dev.lolcats4j.kernels.WarmUp.awaitReady(); // steady-state decode: kernels compiled first
         MatmulBench.Gemm gemm;
         MatmulBench.Bandwidth bandwidth;
         try (NoGradGuard g = new NoGradGuard()) {

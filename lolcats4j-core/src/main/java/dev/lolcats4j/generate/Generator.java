@@ -1,6 +1,7 @@
 package dev.lolcats4j.generate;
 
 import dev.lolcats4j.BadInputException;
+import dev.lolcats4j.kernels.WarmUp;
 import dev.lolcats4j.model.AttentionContext;
 import dev.lolcats4j.model.DecoderModel;
 import dev.lolcats4j.model.LayerCache;
@@ -73,6 +74,11 @@ public final class Generator {
                 Tensor logits = model.lastLogits(Tensors.ofLongs(ids, batch, longest), Tensors.ofLongs(positions, batch, longest),
                         new AttentionContext(keyValid, 0), caches);
                 last = lastRows(logits);
+            }
+            if (!WarmUp.ready() && WarmUp.worthIt((long) batch * config.maxNewTokens())) {
+                // Long enough to repay compiling the Java decode kernels first (~0.7 s);
+                // shorter generations decode through libtorch.
+                WarmUp.awaitReady();
             }
             long past = longest;
             for (int step = 0; step < config.maxNewTokens(); step++) {

@@ -39,8 +39,9 @@ final class HugePages {
     }
 
     private static MethodHandle find() {
-        if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")) {
-            return null;
+        if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")
+                || Runtime.version().feature() < 22) {
+            return null; // before JDK 22 the foreign-function API is a preview
         }
         try {
             Linker linker = Linker.nativeLinker();
@@ -48,8 +49,8 @@ final class HugePages {
                     .map(f -> linker.downcallHandle(f,
                             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT)))
                     .orElse(null);
-        } catch (RuntimeException e) {
-            return null; // e.g. native access not enabled: the kernels still work, on small pages
+        } catch (RuntimeException | LinkageError e) {
+            return null; // e.g. native access not enabled: everything still works, on small pages
         }
     }
 }

@@ -27,6 +27,9 @@ public final class WeightPacker {
      * (training owns those).
      */
     public static boolean pack(List<Tensor> weights) {
+        if (isPacked(weights)) {
+            return true; // e.g. loaded straight into their slots by the model loader
+        }
         Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         long total = 0;
         for (Tensor t : weights) {
@@ -64,6 +67,58 @@ public final class WeightPacker {
             }
         }
         return true;
+    }
+
+    /**
+     * Empty tensors of the given shapes, all of one dtype, laid out as {@link #pack} would: one
+     * huge-page buffer, page-aligned, in order. Loaders copy weights straight into them, which
+     * touches the memory once instead of cloning first and packing later.
+     */
+    public static List<Tensor> slots(List<long[]> shapes, org.bytedeco.pytorch.global.torch.ScalarType type) {
+        long elementSize = Tensors.empty(type, 0).element_size();
+        long total = 0;
+        for (long[] shape : shapes) {
+            total += align(elementSize * count(shape));
+        }
+        List<Tensor> out = new java.util.ArrayList<>();
+        try (NoGradGuard g = new NoGradGuard()) {
+            Tensor buffer = Tensors.empty(Tensors.U8, total + ALIGN);
+            long address = buffer.data_ptr().address();
+            HugePages.advise(address, total + ALIGN);
+            long offset = (ALIGN - address % ALIGN) % ALIGN;
+            for (long[] shape : shapes) {
+                Tensor slot = Tensors.empty(type, 0);
+                slot.set_(buffer.storage(), offset / elementSize, shape, contiguousStrides(shape));
+                out.add(slot);
+                offset += align(elementSize * count(shape));
+            }
+        }
+        return out;
+    }
+
+    /** True when the tensors already sit one after the other, page-aligned, in one buffer, in this order. */
+    static boolean isPacked(List<Tensor> weights) {
+        long expected = -1;
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Tensor t : weights) {
+            if (!seen.add(t)) {
+                continue;
+            }
+            long address = t.data_ptr().address();
+            if (address % ALIGN != 0 || expected >= 0 && address != expected || !t.is_contiguous()) {
+                return false;
+            }
+            expected = address + align(t.nbytes());
+        }
+        return expected >= 0;
+    }
+
+    private static long count(long[] shape) {
+        long n = 1;
+        for (long s : shape) {
+            n *= s;
+        }
+        return n;
     }
 
     private static long align(long bytes) {

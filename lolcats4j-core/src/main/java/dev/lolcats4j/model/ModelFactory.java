@@ -39,7 +39,10 @@ public final class ModelFactory {
         Projection head = config.tieWordEmbeddings()
                 ? new Projection(embed, null)
                 : new Projection(normal(computeType, config.vocabSize(), hidden), null);
-        return new DecoderModel(config, computeType, embed, layers, Tensors.ones(Tensors.F32, hidden), head);
+        DecoderModel model = new DecoderModel(config, computeType, embed, layers, Tensors.ones(Tensors.F32, hidden), head);
+        // Laid out as a loaded model's: one huge-page buffer in decode order.
+        dev.lolcats4j.kernels.WeightPacker.pack(VectorDecoder.decodeWeights(model));
+        return model;
     }
 
     private static Projection projection(ComputeType type, int out, int in, boolean bias) {

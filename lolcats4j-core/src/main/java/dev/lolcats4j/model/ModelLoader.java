@@ -3,6 +3,7 @@ package dev.lolcats4j.model;
 import dev.lolcats4j.BadInputException;
 import dev.lolcats4j.io.TensorInfo;
 import dev.lolcats4j.io.WeightFolder;
+import dev.lolcats4j.kernels.WeightPacker;
 import dev.lolcats4j.torch.Natives;
 import dev.lolcats4j.torch.Tensors;
 import java.nio.file.Path;
@@ -21,13 +22,46 @@ public final class ModelLoader {
 
     public static DecoderModel load(Path dir, ComputeType computeType) {
         Natives.init();
+
         ModelConfig config = ModelConfigReader.read(dir);
         try (WeightFolder weights = WeightFolder.open(dir)) {
-            return new Reader(weights, config, computeType).model();
+            return new Reader(weights, config, computeType, slots(config, computeType)).model();
         }
     }
 
-    private record Reader(WeightFolder weights, ModelConfig config, ComputeType computeType) {
+    /**
+     * The matrices a decode step streams, in the order it reads them, each given a slot in one
+     * huge-page buffer (see WeightPacker): they are copied from the file straight into it.
+     */
+    private static java.util.Map<String, Tensor> slots(ModelConfig config, ComputeType computeType) {
+        int hidden = config.hiddenSize();
+        int qWidth = config.numHeads() * config.headDim();
+        int kvWidth = config.numKvHeads() * config.headDim();
+        int inner = config.intermediateSize();
+        java.util.LinkedHashMap<String, long[]> shapes = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < config.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            shapes.put(p + "self_attn.q_proj.weight", new long[] {qWidth, hidden});
+            shapes.put(p + "self_attn.k_proj.weight", new long[] {kvWidth, hidden});
+            shapes.put(p + "self_attn.v_proj.weight", new long[] {kvWidth, hidden});
+            shapes.put(p + "self_attn.o_proj.weight", new long[] {hidden, qWidth});
+            shapes.put(p + "mlp.gate_proj.weight", new long[] {inner, hidden});
+            shapes.put(p + "mlp.up_proj.weight", new long[] {inner, hidden});
+            shapes.put(p + "mlp.down_proj.weight", new long[] {hidden, inner});
+        }
+        // The LM head last; tied, it is the embedding table (read whole by every step too).
+        shapes.put(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight",
+                new long[] {config.vocabSize(), hidden});
+        List<Tensor> slots = WeightPacker.slots(new ArrayList<>(shapes.values()), computeType.scalarType());
+        java.util.Map<String, Tensor> out = new java.util.HashMap<>();
+        int i = 0;
+        for (String name : shapes.keySet()) {
+            out.put(name, slots.get(i++));
+        }
+        return out;
+    }
+
+    private record Reader(WeightFolder weights, ModelConfig config, ComputeType computeType, java.util.Map<String, Tensor> slots) {
 
         DecoderModel model() {
             int hidden = config.hiddenSize();
@@ -68,7 +102,13 @@ public final class ModelLoader {
         }
 
         private Tensor matrix(String name, long rows, long cols) {
-            return load(name, rows, cols).to(computeType.scalarType());
+            Tensor slot = slots.get(name);
+            if (slot == null) {
+                return load(name, rows, cols).to(computeType.scalarType());
+            }
+            check(name, rows, cols);
+            slot.copy_(Tensors.viewOf(weights.get(name))); // converts the dtype on the way
+            return slot;
         }
 
         private Tensor vector(String name, long size) {
@@ -76,6 +116,12 @@ public final class ModelLoader {
         }
 
         private Tensor load(String name, long... expectedShape) {
+            check(name, expectedShape);
+            return Tensors.fromData(weights.get(name));
+        }
+
+        /** The tensor exists with the shape config.json implies and a floating dtype. */
+        private void check(String name, long... expectedShape) {
             if (!weights.contains(name)) {
                 throw new BadInputException(weights.path() + ": " + name + ": tensor missing from the weights");
             }
@@ -89,7 +135,6 @@ public final class ModelLoader {
                 default -> throw new BadInputException(weights.fileOf(name) + ": " + name
                         + ": expected a floating dtype (F32, F16, BF16), found " + info.dtype());
             }
-            return Tensors.fromData(weights.get(name));
         }
     }
 }

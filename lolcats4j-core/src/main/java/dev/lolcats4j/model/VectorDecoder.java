@@ -5,6 +5,7 @@ import dev.lolcats4j.kernels.Activations;
 import dev.lolcats4j.kernels.MatVecPass;
 import dev.lolcats4j.kernels.MatrixView;
 import dev.lolcats4j.kernels.VectorKernels;
+import dev.lolcats4j.kernels.WarmUp;
 import dev.lolcats4j.kernels.WeightPacker;
 import dev.lolcats4j.torch.Tensors;
 import java.util.ArrayList;
@@ -43,8 +44,8 @@ final class VectorDecoder {
      * contiguous bf16 or float32 tensor used in its own dtype.
      */
     boolean applies() {
-        if (!VectorKernels.enabled() || GradMode.is_enabled()) {
-            return false;
+        if (!VectorKernels.enabled() || GradMode.is_enabled() || !WarmUp.ready()) {
+            return false; // until the kernels are compiled (WarmUp.awaitReady), libtorch is faster
         }
         if (!MatrixView.supports(model.embeddingWeight()) || !supports(model.lmHead())) {
             return false;
@@ -73,9 +74,10 @@ final class VectorDecoder {
     /** Logits [B, V] float32 for ids [B, 1] at positions [B, 1]; caches are updated. */
     synchronized Tensor lastLogits(Tensor ids, Tensor positions, AttentionContext context, List<LayerCache> caches) {
         if (!packed) {
-            // Once per model: the weights move into huge pages (in place, shared with libtorch).
+            // Once per model, unless the loader already did: the weights move into huge pages
+            // (in place, shared with libtorch).
             packed = true;
-            WeightPacker.pack(decodeWeights());
+            WeightPacker.pack(decodeWeights(model));
         }
         // The libtorch calls left in a step (attention) are small; on one thread they leave the
         // other cores to the kernels' workers instead of OpenMP threads spinning on them.
@@ -219,7 +221,7 @@ final class VectorDecoder {
     }
 
     /** The matrices a step streams, in the order it reads them. */
-    private List<Tensor> decodeWeights() {
+    static List<Tensor> decodeWeights(DecoderModel model) {
         List<Tensor> out = new ArrayList<>();
         for (DecoderLayer layer : model.layers()) {
             for (Projection p : new Projection[] {layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down}) {

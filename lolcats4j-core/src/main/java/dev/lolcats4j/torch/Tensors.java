@@ -195,6 +195,17 @@ public final class Tensors {
     }
 
     /** Copies stored bytes into a new libtorch tensor of the stored dtype. */
+    /**
+     * A tensor over the data's own bytes, no copy: valid only while the data's buffer lives
+     * (copy_ it into a tensor of your own before the weight file closes).
+     */
+    public static Tensor viewOf(TensorData data) {
+        ByteBuffer buffer = data.data();
+        ByteBuffer direct = buffer.isDirect() ? buffer : ByteBuffer.allocateDirect(buffer.remaining()).put(buffer.duplicate()).flip();
+        BytePointer pointer = new BytePointer(direct.slice().order(ByteOrder.LITTLE_ENDIAN));
+        return torch.from_blob(pointer, data.shape(), options(scalarType(data.dtype())));
+    }
+
     public static Tensor fromData(TensorData data) {
         ByteBuffer buffer = data.data();
         ByteBuffer direct = buffer.isDirect() ? buffer : ByteBuffer.allocateDirect(buffer.remaining()).put(buffer.duplicate()).flip();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lolcats4j.kernels.VectorKernels;
+import dev.lolcats4j.kernels.WarmUp;
 import dev.lolcats4j.lolcats.Adapters;
 import dev.lolcats4j.testing.ParityFixtures;
 import dev.lolcats4j.testing.ParityFixtures.Case;
@@ -35,6 +36,7 @@ class VectorDecoderTest {
     static void init() {
         Natives.init();
         assertNull(VectorKernels.unavailableReason());
+        WarmUp.awaitReady(); // decoding takes the kernels only once they are compiled
     }
 
     @AfterEach
