@@ -11,7 +11,6 @@ import dev.lolcats4j.model.DecoderModel;
 import dev.lolcats4j.model.Lora;
 import dev.lolcats4j.model.ModelConfig;
 import dev.lolcats4j.model.Projection;
-import dev.lolcats4j.model.SoftmaxAttention;
 import dev.lolcats4j.torch.Tensors;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,7 +38,7 @@ public final class Adapters {
         for (int i = 0; i < mc.numLayers(); i++) {
             DecoderLayer layer = model.layers().get(i);
             if (!config.converts(i)) {
-                layer.setAttention(new SoftmaxAttention(mc.groupSize()));
+                layer.setAttention(layer.softmaxAttention());
                 continue;
             }
             FeatureMap fq = FeatureMap.identity(config.featureMap(), mc.numHeads(), mc.headDim(), config.featureDim(), config.featureMapBias());
@@ -98,7 +97,7 @@ public final class Adapters {
         for (int i = 0; i < mc.numLayers(); i++) {
             DecoderLayer layer = model.layers().get(i);
             if (!config.converts(i)) {
-                layer.setAttention(new SoftmaxAttention(mc.groupSize()));
+                layer.setAttention(layer.softmaxAttention());
                 continue;
             }
             String p = "model.layers." + i + ".self_attn.";

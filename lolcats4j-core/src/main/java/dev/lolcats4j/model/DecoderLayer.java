@@ -29,7 +29,7 @@ public final class DecoderLayer {
         this.gate = gate;
         this.up = up;
         this.down = down;
-        this.attention = new SoftmaxAttention(config.groupSize());
+        this.attention = softmaxAttention();
     }
 
     /** The full block: x [B, N, D] float32 in, float32 out. */
@@ -73,6 +73,15 @@ public final class DecoderLayer {
     static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
         Tensor variance = x.pow(Tensors.scalar(2)).mean(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional());
         return x.mul(variance.add(Tensors.scalar(eps)).rsqrt()).mul(weight);
+    }
+
+    /**
+     * Softmax attention for this layer: bf16 SDPA when its projections run in bf16, else
+     * float32 (see {@link SoftmaxAttention}).
+     */
+    public SoftmaxAttention softmaxAttention() {
+        boolean bf16 = Tensors.same(q.matmulScalarType(), Tensors.BF16);
+        return new SoftmaxAttention(config.groupSize(), bf16 ? Tensors.BF16 : Tensors.F32);
     }
 
     public Attention attention() {

@@ -6,18 +6,30 @@ import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * Causal softmax attention with grouped-query heads through libtorch's fused
  * scaled_dot_product_attention (flash kernel on CPU: no N x N matrix, GQA without copying
- * keys), computed in float32.
+ * keys). Computed in float32, or in bf16 for models whose matmuls run in bf16, as Hugging
+ * Face runs a bf16 model's SDPA: the flash kernel keeps its softmax statistics and sums in
+ * float32 either way, and bf16 inputs run on the AMX units (6-11 ms instead of 35 ms for one
+ * layer at 1024 tokens here). Outputs are float32.
  */
 public final class SoftmaxAttention implements Attention {
 
     private final int groupSize;
+    private final ScalarType computeType;
 
+    /** Float32 attention. */
     public SoftmaxAttention(int groupSize) {
+        this(groupSize, Tensors.F32);
+    }
+
+    /** Attention whose SDPA runs in {@code computeType} (float32 or bf16). */
+    public SoftmaxAttention(int groupSize, ScalarType computeType) {
         this.groupSize = groupSize;
+        this.computeType = computeType;
     }
 
     @Override
@@ -27,6 +39,17 @@ public final class SoftmaxAttention implements Attention {
             k = all[0];
             v = all[1];
         }
+        // Several queries: the compute dtype. One (a decode step): float32, which is memory-bound
+        // anyway and would otherwise convert the whole cache every step.
+        if (q.size(2) > 1 && !Tensors.same(computeType, q.scalar_type())) {
+            q = q.to(computeType);
+            k = k.to(computeType);
+            v = v.to(computeType);
+        }
+        return sdpa(q, k, v, context).to(Tensors.F32);
+    }
+
+    private Tensor sdpa(Tensor q, Tensor k, Tensor v, AttentionContext context) {
         long n = q.size(2);
         long total = k.size(2);
         long past = total - n;
