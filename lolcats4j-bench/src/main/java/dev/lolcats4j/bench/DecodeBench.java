@@ -84,6 +84,7 @@ public final class DecodeBench {
     /** Hybrid decode for many steps after a prefill, sampling VmRSS; the state must stay constant. */
     public static RssCheck rss(Options options) {
         Natives.init();
+        dev.lolcats4j.kernels.WarmUp.awaitReady(); // the decode path generation takes: Java kernels
         ModelConfig config = SyntheticModel.config(options.quick());
         DecoderModel linear = SyntheticModel.create(config, ComputeType.BF16);
         Adapters.convert(linear, AdapterConfig.defaults());
