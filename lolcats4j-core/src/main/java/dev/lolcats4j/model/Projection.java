@@ -1,5 +1,6 @@
 package dev.lolcats4j.model;
 
+import dev.lolcats4j.kernels.MatrixView;
 import dev.lolcats4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -15,6 +16,7 @@ public final class Projection {
     private final Tensor bias;   // [out] or null
     private Lora lora;
     private org.bytedeco.pytorch.global.torch.ScalarType matmulType;
+    private Boolean kernelReadable; // cached; reset when the LoRA or the matmul dtype changes
 
     public Projection(Tensor weight, Tensor bias) {
         this.weight = weight;
@@ -66,6 +68,21 @@ public final class Projection {
      */
     public void setMatmulType(org.bytedeco.pytorch.global.torch.ScalarType type) {
         this.matmulType = type;
+        this.kernelReadable = null;
+    }
+
+    /**
+     * True if the Java decode kernels can compute this projection: weight (and bias, LoRA) in
+     * bf16 or float32, contiguous, and the matmul in the weight's own dtype.
+     */
+    public boolean kernelReadable() {
+        if (kernelReadable == null) {
+            Lora l = lora;
+            kernelReadable = Tensors.same(matmulScalarType(), weight.scalar_type()) && MatrixView.supports(weight)
+                    && (bias == null || MatrixView.supports(bias))
+                    && (l == null || MatrixView.supports(l.a()) && MatrixView.supports(l.b()));
+        }
+        return kernelReadable;
     }
 
     public Tensor weight() {
@@ -82,6 +99,7 @@ public final class Projection {
 
     public void setLora(Lora lora) {
         this.lora = lora;
+        this.kernelReadable = null;
     }
 
     public long inFeatures() {

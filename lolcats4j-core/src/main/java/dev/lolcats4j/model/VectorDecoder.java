@@ -25,15 +25,16 @@ import org.bytedeco.pytorch.global.torch;
  * libtorch's matrix-vector path streams these 1-5 MB matrices at about half the rate the
  * kernels reach, and the ~600 small libtorch calls of a step cost ~6 us each. Attention runs
  * its own {@link Attention#decodeStep} in Java where it has one (softmax over the KV cache,
- * the LoLCATs recurrent step), else its libtorch forward.
- * Activations stay float32 here (the libtorch path rounds them to bf16 before each bf16 matmul), so the
- * two paths agree to bf16 rounding, and to float32 rounding with float32 weights.
+ * the LoLCATs recurrent step), else its libtorch forward. Activations stay float32 here (the
+ * libtorch path rounds them to bf16 before each bf16 matmul), so the two paths agree to bf16
+ * rounding, and to float32 rounding with float32 weights.
  */
 final class VectorDecoder {
 
     private final DecoderModel model;
     private final Map<Tensor, MatrixView> views = new IdentityHashMap<>();
     private boolean packed;
+    private Boolean embeddingsReadable;
 
     VectorDecoder(DecoderModel model) {
         this.model = model;
@@ -47,28 +48,23 @@ final class VectorDecoder {
         if (!VectorKernels.enabled() || GradMode.is_enabled() || !WarmUp.ready()) {
             return false; // until the kernels are compiled (WarmUp.awaitReady), libtorch is faster
         }
-        if (!MatrixView.supports(model.embeddingWeight()) || !supports(model.lmHead())) {
+        if (!model.lmHead().kernelReadable()) {
+            return false;
+        }
+        if (embeddingsReadable == null) {
+            embeddingsReadable = MatrixView.supports(model.embeddingWeight());
+        }
+        if (!embeddingsReadable) {
             return false;
         }
         for (DecoderLayer layer : model.layers()) {
             for (Projection p : new Projection[] {layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down}) {
-                if (!supports(p)) {
+                if (!p.kernelReadable()) {
                     return false;
                 }
             }
         }
         return true;
-    }
-
-    private static boolean supports(Projection p) {
-        if (!Tensors.same(p.matmulScalarType(), p.weight().scalar_type()) || !MatrixView.supports(p.weight())) {
-            return false;
-        }
-        if (p.bias() != null && !MatrixView.supports(p.bias())) {
-            return false;
-        }
-        Lora lora = p.lora();
-        return lora == null || MatrixView.supports(lora.a()) && MatrixView.supports(lora.b());
     }
 
     /** Logits [B, V] float32 for ids [B, 1] at positions [B, 1]; caches are updated. */
