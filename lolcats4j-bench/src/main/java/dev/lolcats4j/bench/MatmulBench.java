@@ -9,6 +9,7 @@ import org.bytedeco.pytorch.NoGradGuard;
 import dev.lolcats4j.kernels.MatVecPass;
 import dev.lolcats4j.kernels.MatrixView;
 import dev.lolcats4j.kernels.VectorKernels;
+import dev.lolcats4j.kernels.WeightPacker;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -111,6 +112,8 @@ public final class MatmulBench {
     private static Matvec matvecScoped(long rows, long cols, Options options) {
         Tensor w32 = torch.randn(new long[] {rows, cols}, Tensors.options(Tensors.F32)).mul(Tensors.scalar(0.02));
         Tensor w16 = w32.to(Tensors.BF16).contiguous();
+        // As model weights are held: page-aligned in huge pages (both paths read these bytes).
+        WeightPacker.pack(java.util.List.of(w16));
         Tensor x32 = torch.randn(new long[] {1, cols}, Tensors.options(Tensors.F32));
         Tensor x16 = x32.to(Tensors.BF16);
         int iterations = Math.max(options.iterations(), 20);
