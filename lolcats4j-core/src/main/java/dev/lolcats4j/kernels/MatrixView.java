@@ -14,7 +14,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * @param rows first dimension (1 for a vector)
  * @param cols elements per row
  * @param bf16 true for bfloat16 elements, false for float32
- * @param owner the tensor, held so that its buffer outlives this view
+ * @param owner the tensor, held so that its buffer outlives this view; null for memory the
+ *     caller keeps alive itself
  */
 public record MatrixView(MemorySegment data, int rows, int cols, boolean bf16, Tensor owner) {
 
@@ -40,9 +41,9 @@ public record MatrixView(MemorySegment data, int rows, int cols, boolean bf16, T
         return new MatrixView(data, rows, cols, Tensors.same(t.scalar_type(), ScalarType.BFloat16), t);
     }
 
-    /** True while the tensor still lives at the address this view reads. */
+    /** True while the tensor still lives at the address this view reads (always, without one). */
     public boolean isCurrent() {
-        return owner.data_ptr().address() == data.address();
+        return owner == null || owner.data_ptr().address() == data.address();
     }
 
     /** Element {@code i} in row-major order, as float. */
