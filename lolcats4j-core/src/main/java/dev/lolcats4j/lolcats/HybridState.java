@@ -131,7 +131,7 @@ public final class HybridState implements LayerCache {
     /**
      * {@link #step} on float arrays, reading and updating the state's buffers in place with
      * the Vector API kernels: q [B, H, d], k and v [B, Hkv, d], out [B, H, d]. The same
-     * arithmetic in the same order of operations as {@link #step}, in float32.
+     * arithmetic as {@link #step}, in float32 (sums may add up in another order).
      *
      * @return false (nothing changed) when the state is not prefilled yet or not float32
      */

@@ -70,17 +70,13 @@ public final class KvCache implements LayerCache {
         } else {
             return;
         }
-        keyBytes = segment(keys);
-        valueBytes = segment(values);
-    }
-
-    private static MemorySegment segment(Tensor t) {
-        return TensorMemory.floats(t);
+        keyBytes = TensorMemory.floats(keys);
+        valueBytes = TensorMemory.floats(values);
     }
 
     /**
-     * The step's key mask [B, length] as booleans, or null without padding. Read once per mask
-     * tensor (one per step, shared by the layers), so each layer does not call libtorch.
+     * The step's key mask [B, length] as booleans, or null without padding; read from libtorch
+     * once per mask tensor (a generator makes one per step).
      */
     boolean[] keyValid(AttentionContext context, int batch) {
         Tensor mask = context.keyValid();

@@ -9,7 +9,10 @@ import dev.lolcats4j.torch.Tensors;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -22,7 +25,6 @@ public final class ModelLoader {
 
     public static DecoderModel load(Path dir, ComputeType computeType) {
         Natives.init();
-
         ModelConfig config = ModelConfigReader.read(dir);
         try (WeightFolder weights = WeightFolder.open(dir)) {
             return new Reader(weights, config, computeType, slots(config, computeType)).model();
@@ -30,15 +32,16 @@ public final class ModelLoader {
     }
 
     /**
-     * The matrices a decode step streams, in the order it reads them, each given a slot in one
-     * huge-page buffer (see WeightPacker): they are copied from the file straight into it.
+     * The matrices a decode step streams, in the order it reads them (VectorDecoder's
+     * decodeWeights), each given a slot in one huge-page buffer (see WeightPacker): they are
+     * copied from the file straight into it.
      */
-    private static java.util.Map<String, Tensor> slots(ModelConfig config, ComputeType computeType) {
+    private static Map<String, Tensor> slots(ModelConfig config, ComputeType computeType) {
         int hidden = config.hiddenSize();
         int qWidth = config.numHeads() * config.headDim();
         int kvWidth = config.numKvHeads() * config.headDim();
         int inner = config.intermediateSize();
-        java.util.LinkedHashMap<String, long[]> shapes = new java.util.LinkedHashMap<>();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
         for (int i = 0; i < config.numLayers(); i++) {
             String p = "model.layers." + i + ".";
             shapes.put(p + "self_attn.q_proj.weight", new long[] {qWidth, hidden});
@@ -53,7 +56,7 @@ public final class ModelLoader {
         shapes.put(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight",
                 new long[] {config.vocabSize(), hidden});
         List<Tensor> slots = WeightPacker.slots(new ArrayList<>(shapes.values()), computeType.scalarType());
-        java.util.Map<String, Tensor> out = new java.util.HashMap<>();
+        Map<String, Tensor> out = new HashMap<>();
         int i = 0;
         for (String name : shapes.keySet()) {
             out.put(name, slots.get(i++));
@@ -61,7 +64,7 @@ public final class ModelLoader {
         return out;
     }
 
-    private record Reader(WeightFolder weights, ModelConfig config, ComputeType computeType, java.util.Map<String, Tensor> slots) {
+    private record Reader(WeightFolder weights, ModelConfig config, ComputeType computeType, Map<String, Tensor> slots) {
 
         DecoderModel model() {
             int hidden = config.hiddenSize();
