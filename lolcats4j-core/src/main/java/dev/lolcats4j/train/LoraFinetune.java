@@ -7,7 +7,6 @@ import dev.lolcats4j.model.DecoderLayer;
 import dev.lolcats4j.model.DecoderModel;
 import dev.lolcats4j.model.Lora;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.pytorch.Tensor;
 
@@ -15,14 +14,12 @@ import org.bytedeco.pytorch.Tensor;
  * Stage 2 (lolcats-method.md section 6): LoRA on the target projections, next-token
  * cross-entropy with label masking; feature maps and window factors frozen unless asked.
  */
-public final class LoraFinetune implements Objective {
+public final class LoraFinetune extends NextTokenObjective {
 
-    private final DecoderModel model;
     private final AdapterConfig config;
-    private final List<Tensor> parameters = new ArrayList<>();
 
     public LoraFinetune(DecoderModel model, AdapterConfig config, boolean trainFeatureMaps) {
-        this.model = model;
+        super(model);
         this.config = config;
         for (DecoderLayer layer : model.layers()) {
             for (String target : config.lora().targets()) {
@@ -41,21 +38,6 @@ public final class LoraFinetune implements Objective {
             }
         }
         parameters.forEach(t -> t.set_requires_grad(true));
-    }
-
-    @Override
-    public List<Tensor> parameters() {
-        return parameters;
-    }
-
-    @Override
-    public double trainStep(Batch batch, double scale) {
-        return LanguageModelLoss.backward(model, batch, scale);
-    }
-
-    @Override
-    public double evalLoss(Batch batch) {
-        return LanguageModelLoss.evaluate(model, batch);
     }
 
     @Override
