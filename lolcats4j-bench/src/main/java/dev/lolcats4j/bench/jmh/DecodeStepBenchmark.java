@@ -53,6 +53,7 @@ public class DecodeStepBenchmark {
     @Setup
     public void setup() {
         Natives.init();
+        dev.lolcats4j.kernels.WarmUp.awaitReady(); // decode takes the Java kernels, as long generations do
         model = ModelFactory.random(ModelConfig.llama(32000, 768, 2048, 12, 12, 4), ComputeType.BF16, 1234);
         if (attention.equals("hybrid")) {
             Adapters.convert(model, AdapterConfig.defaults());
