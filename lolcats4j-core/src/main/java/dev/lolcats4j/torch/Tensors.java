@@ -206,11 +206,9 @@ public final class Tensors {
         return torch.from_blob(pointer, data.shape(), options(scalarType(data.dtype())));
     }
 
+    /** A tensor holding its own copy of the data. */
     public static Tensor fromData(TensorData data) {
-        ByteBuffer buffer = data.data();
-        ByteBuffer direct = buffer.isDirect() ? buffer : ByteBuffer.allocateDirect(buffer.remaining()).put(buffer.duplicate()).flip();
-        BytePointer pointer = new BytePointer(direct.slice().order(ByteOrder.LITTLE_ENDIAN));
-        return torch.from_blob(pointer, data.shape(), options(scalarType(data.dtype()))).clone();
+        return viewOf(data).clone();
     }
 
     /** Copies a tensor's values out into a heap buffer for writing (contiguous, little-endian). */
