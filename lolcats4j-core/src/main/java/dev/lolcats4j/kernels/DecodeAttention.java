@@ -3,7 +3,6 @@ package dev.lolcats4j.kernels;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -76,7 +75,7 @@ public final class DecodeAttention {
                 for (int t = start; t < end; t++) {
                     // A padding key is hidden, except from its own query (as in the parallel form: no empty rows).
                     boolean hidden = keyValid != null && !keyValid[b * n + t] && t != n - 1;
-                    scores[g * n + t] = hidden ? Float.NEGATIVE_INFINITY : dot(q, qOffset, keys, base + t * rowBytes, d) * scale;
+                    scores[g * n + t] = hidden ? Float.NEGATIVE_INFINITY : VectorOps.dot(keys, base + t * rowBytes, q, qOffset, d) * scale;
                 }
             }
         }
@@ -85,7 +84,7 @@ public final class DecodeAttention {
             for (int t = 0; t < n; t++) {
                 max = Math.max(max, scores[g * n + t]);
             }
-            float inverse = 1 / softmaxNumerators(scores, g * n, n, max);
+            float inverse = 1 / VectorOps.expShifted(scores, g * n, n, max);
             for (int t = 0; t < n; t++) {
                 scores[g * n + t] *= inverse;
             }
@@ -97,43 +96,6 @@ public final class DecodeAttention {
                 addWeightedValues(scores, g * n + start, end - start, values, base + start * rowBytes, d, out, (firstRow + g) * d);
             }
         }
-    }
-
-    /**
-     * scores[t] = exp(scores[t] - max) over [offset, offset + n) (0 for hidden keys),
-     * vectorised; returns their sum.
-     */
-    private static float softmaxNumerators(float[] scores, int offset, int n, float max) {
-        int bound = offset + F.loopBound(n);
-        FloatVector maxVector = FloatVector.broadcast(F, max);
-        FloatVector total = FloatVector.zero(F);
-        int t = offset;
-        for (; t < bound; t += F.length()) {
-            // exp(-inf - max) = 0: hidden keys need no special case.
-            FloatVector p = FloatVector.fromArray(F, scores, t).sub(maxVector).lanewise(VectorOperators.EXP);
-            p.intoArray(scores, t);
-            total = total.add(p);
-        }
-        float sum = total.reduceLanes(VectorOperators.ADD);
-        for (; t < offset + n; t++) {
-            float p = (float) Math.exp(scores[t] - max);
-            scores[t] = p;
-            sum += p;
-        }
-        return sum;
-    }
-
-    private static float dot(float[] q, int qOffset, MemorySegment keys, long byteOffset, int d) {
-        int bound = d - d % F.length();
-        FloatVector acc = FloatVector.zero(F);
-        for (int i = 0; i < bound; i += F.length()) {
-            acc = FloatVector.fromMemorySegment(F, keys, byteOffset + 4L * i, LE).fma(FloatVector.fromArray(F, q, qOffset + i), acc);
-        }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (int i = bound; i < d; i++) {
-            sum += keys.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, byteOffset + 4L * i) * q[qOffset + i];
-        }
-        return sum;
     }
 
     /**
