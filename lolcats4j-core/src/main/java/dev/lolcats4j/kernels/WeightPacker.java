@@ -27,15 +27,18 @@ public final class WeightPacker {
      * (training owns those).
      */
     public static boolean pack(List<Tensor> weights) {
+        // Checked before isPacked: a lone small tensor can sit on a page boundary by chance.
+        for (Tensor t : weights) {
+            if (!MatrixView.supports(t) || t.requires_grad()) {
+                return false;
+            }
+        }
         if (isPacked(weights)) {
             return true; // e.g. loaded straight into their slots by the model loader
         }
         Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         long total = 0;
         for (Tensor t : weights) {
-            if (!MatrixView.supports(t) || t.requires_grad()) {
-                return false;
-            }
             if (seen.add(t)) {
                 total += align(t.nbytes());
             }
