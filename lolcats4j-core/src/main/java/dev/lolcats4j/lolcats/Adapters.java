@@ -47,16 +47,27 @@ public final class Adapters {
             install(layer, config, fq, fk, factors, mc.groupSize());
         }
         if (config.lora() != null) {
-            addLora(model, config.lora());
+            addLora(model, config);
         }
     }
 
     /**
-     * Attaches fresh LoRA updates to the target projections: A Kaiming-uniform (as PEFT),
-     * B zero, so the model's outputs do not change until B trains.
+     * Attaches fresh LoRA updates ({@code config.lora()}) to the target projections of every
+     * converted layer: A Kaiming-uniform (as PEFT), B zero, so the model's outputs do not change
+     * until B trains. Layers kept as softmax get none, as in the reference (its finetune config
+     * sets {@code layers_to_ignore} to the softmax layers, which PEFT leaves out through
+     * {@code layers_to_transform}).
      */
-    public static void addLora(DecoderModel model, LoraConfig lora) {
-        for (DecoderLayer layer : model.layers()) {
+    public static void addLora(DecoderModel model, AdapterConfig config) {
+        LoraConfig lora = config.lora();
+        if (lora == null) {
+            throw new IllegalArgumentException("addLora: the adapter config has no LoRA settings");
+        }
+        for (int i = 0; i < model.layers().size(); i++) {
+            if (!config.converts(i)) {
+                continue;
+            }
+            DecoderLayer layer = model.layers().get(i);
             for (String target : lora.targets()) {
                 Projection p = layer.projection(target);
                 double bound = 1.0 / Math.sqrt(p.inFeatures());
@@ -115,6 +126,13 @@ public final class Adapters {
                 for (String target : config.lora().targets()) {
                     Projection proj = model.layers().get(i).projection(target);
                     String p = loraPrefix(i, target);
+                    // Softmax layers carry no LoRA when trained here or by the reference; an
+                    // adapter that has it there anyway (trained with LoRA on every layer) is
+                    // applied as given. Converted layers must have theirs.
+                    if (!config.converts(i) && !source.names().contains(p + ".lora_A.default.weight")
+                            && !source.names().contains(p + ".lora_B.default.weight")) {
+                        continue;
+                    }
                     Tensor a = source.take(p + ".lora_A.default.weight", used, r, proj.inFeatures());
                     Tensor b = source.take(p + ".lora_B.default.weight", used, proj.outFeatures(), r);
                     proj.setLora(new Lora(a, b, config.lora().scale(), config.lora().dropout()));

@@ -3,7 +3,6 @@ package dev.lolcats4j.train;
 import dev.lolcats4j.lolcats.AdapterConfig;
 import dev.lolcats4j.lolcats.Adapters;
 import dev.lolcats4j.lolcats.HybridAttention;
-import dev.lolcats4j.lolcats.HybridParams;
 import dev.lolcats4j.model.AttentionContext;
 import dev.lolcats4j.model.DecoderLayer;
 import dev.lolcats4j.model.DecoderModel;
@@ -48,14 +47,7 @@ public final class AttentionTransfer implements Objective {
         this.teacher = new SoftmaxAttention(model.config().groupSize());
         for (DecoderLayer layer : model.layers()) {
             if (layer.attention() instanceof HybridAttention hybrid) {
-                HybridParams p = hybrid.params();
-                parameters.add(p.featureQ().weight());
-                parameters.add(p.featureK().weight());
-                if (p.featureQ().bias() != null) {
-                    parameters.add(p.featureQ().bias());
-                    parameters.add(p.featureK().bias());
-                }
-                parameters.add(p.windowFactors());
+                parameters.addAll(hybrid.params().trainableTensors());
             }
         }
         parameters.forEach(t -> t.set_requires_grad(true));
