@@ -199,14 +199,13 @@ public final class HybridState implements LayerCache {
      * @return false (nothing changed) when the state is not prefilled yet or not float32
      */
     boolean decodeStep(HybridParams p, Attention.DecodeShape shape, float[] q, float[] k, float[] v, float[] out) {
-        if (cacheSize > 0) {
-            return false; // the sparse cache decodes through libtorch (step)
-        }
         if (decoder == null) {
             if (s == null || !TensorMemory.isFloats(s) || !TensorMemory.isFloats(z) || !TensorMemory.isFloats(keys)
                     || !TensorMemory.isFloats(values) || !TensorMemory.isFloats(valid)
                     || !TensorMemory.isFloats(p.featureQ().weight()) || !TensorMemory.isFloats(p.featureK().weight())
-                    || p.featureQ().featureDim() != p.featureK().featureDim()) {
+                    || p.featureQ().featureDim() != p.featureK().featureDim()
+                    || cacheSize > 0 && (!TensorMemory.isFloats(cacheKeys) || !TensorMemory.isFloats(cacheValues)
+                            || !TensorMemory.isFloats(cacheValid))) {
                 return false; // not prefilled yet, or float64 (tests), or an unusual layout
             }
             decoder = new HybridDecodeStep(this, p, shape, capacity, group);

@@ -55,6 +55,18 @@ class SparseCacheParityTest {
 
     @Test
     void decodeWithAFullCacheIsTheTeacher() {
+        assertDecodeIsTheTeacher();
+    }
+
+    /** The same through the Java decode kernels (the cache's softmax joins the window's). */
+    @Test
+    void kernelDecodeWithAFullCacheIsTheTeacher() {
+        dev.lolcats4j.kernels.WarmUp.awaitReady();
+        assertTrue(dev.lolcats4j.kernels.VectorKernels.enabled());
+        assertDecodeIsTheTeacher();
+    }
+
+    private static void assertDecodeIsTheTeacher() {
         Case teacher = teacherCase();
         int[] ids = teacher.tokenIds();
         DecoderModel model = linearizedWithCache(teacher, ids.length);
