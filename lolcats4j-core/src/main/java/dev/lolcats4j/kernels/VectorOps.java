@@ -49,18 +49,6 @@ public final class VectorOps {
         return sum;
     }
 
-    /** y += alpha x, both arrays. */
-    public static void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
-        int bound = F.loopBound(n);
-        FloatVector a = FloatVector.broadcast(F, alpha);
-        for (int i = 0; i < bound; i += F.length()) {
-            FloatVector.fromArray(F, x, xOffset + i).fma(a, FloatVector.fromArray(F, y, yOffset + i)).intoArray(y, yOffset + i);
-        }
-        for (int i = bound; i < n; i++) {
-            y[yOffset + i] += alpha * x[xOffset + i];
-        }
-    }
-
     /** y += alpha x, with x in memory and y an array. */
     public static void axpy(float alpha, MemorySegment x, long xByteOffset, float[] y, int yOffset, int n) {
         int bound = F.loopBound(n);

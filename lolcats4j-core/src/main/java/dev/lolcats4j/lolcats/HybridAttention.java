@@ -58,7 +58,7 @@ public final class HybridAttention implements Attention {
                 SparseCacheKernels.Prefill prefill = SparseCacheKernels.prefill(params, sparseCache, group, q, k, v,
                         context.keyValid(), state != null);
                 if (state != null) {
-                    state.prefill(params, k, v, context.keyValid(), prefill.memory());
+                    state.prefill(params, k, v, context.keyValid(), prefill);
                 }
                 return prefill.output();
             }

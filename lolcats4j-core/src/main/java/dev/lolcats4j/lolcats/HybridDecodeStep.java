@@ -43,7 +43,6 @@ final class HybridDecodeStep {
         final float[] numerator = new float[d];
         final float[] scores = new float[Math.max(capacity, 1)];
         final float[] cacheScores = new float[sparse == null ? 0 : sparse.cacheSize()];
-        final float[] foldFeatures = new float[width];
     }
 
     /** The sparse cache's part of the step, or null without one. */
@@ -118,9 +117,10 @@ final class HybridDecodeStep {
     /**
      * One step for the whole batch: q [B, H, d], k and v [B, Hkv, d] of the new token, out
      * [B, H, d]. With a window, {@code evict} says whether buffer slot {@code slot} holds a key
-     * to fold into S and z before the new one takes its place.
+     * to fold into S and z (or, with a sparse cache, to compete for it) before the new one takes
+     * its place; {@code blockStart} says the token starts a block of W positions (sparse cache).
      */
-    void step(float[] q, float[] k, float[] v, float[] out, int batch, int slot, boolean evict) {
+    void step(float[] q, float[] k, float[] v, float[] out, int batch, int slot, boolean evict, boolean blockStart) {
         // Keys that move into S: the evicted slot's (gathered before it is overwritten), or,
         // without a window, the new token's own.
         float[] foldKeys = k;
@@ -148,7 +148,7 @@ final class HybridDecodeStep {
         float[] fk = foldKeys;
         float[] fv = foldValues;
         if (sparse != null) {
-            sparse.step(fk, fv, foldWeights, batch);  // the leaving pairs compete for the cache
+            sparse.step(fk, fv, foldWeights, batch, blockStart);  // the leaving pairs compete for the cache
             Parallel.rows(batch * heads, 1, (from, to) -> {
                 Scratch scratch = new Scratch();
                 for (int row = from; row < to; row++) {

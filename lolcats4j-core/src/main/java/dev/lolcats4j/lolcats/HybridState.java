@@ -23,6 +23,10 @@ public final class HybridState implements LayerCache {
     Tensor cacheKeys;   // [B, Hkv, C, d] when cacheSize > 0
     Tensor cacheValues; // [B, Hkv, C, d]
     Tensor cacheValid;  // [B, Hkv, C] float (1 a real pair, 0 an empty slot)
+    Tensor errorS;      // [B, H, Fw, d]: S and z at the start of the current block of W positions,
+    Tensor errorZ;      // which self-recall errors are measured against
+    /** Positions seen (padding included): blocks of W positions start where it is a multiple of W. */
+    long position;
     /** Bumped by every libtorch step that changes the cache, so the Java step re-reads it. */
     long cacheVersion;
     Tensor s;        // [B, H, Fw, d]
@@ -65,10 +69,11 @@ public final class HybridState implements LayerCache {
 
     /**
      * As {@link #prefill(HybridParams, Tensor, Tensor, Tensor)}, but with a sparse cache the keys
-     * older than the window are not folded here: S, z and the cache come from the block-wise
-     * prefill's final {@code memory}.
+     * older than the window are not folded here: S, z, the cache and the block-start state come
+     * from the block-wise prefill.
      */
-    void prefill(HybridParams p, Tensor k, Tensor v, Tensor keyValid, SparseCacheKernels.Memory memory) {
+    void prefill(HybridParams p, Tensor k, Tensor v, Tensor keyValid, SparseCacheKernels.Prefill sparse) {
+        SparseCacheKernels.Memory memory = sparse == null ? null : sparse.memory();
         long b = k.size(0);
         long hkv = k.size(1);
         long n = k.size(2);
@@ -90,6 +95,8 @@ public final class HybridState implements LayerCache {
             cacheKeys = Tensors.keep(memory.cacheKeys().clone());
             cacheValues = Tensors.keep(memory.cacheValues().clone());
             cacheValid = Tensors.keep(memory.cacheValid().clone());
+            errorS = Tensors.keep(sparse.blockStartS().clone());
+            errorZ = Tensors.keep(sparse.blockStartZ().clone());
             cacheVersion++;
         } else if (folded > 0) {
             fold(p, k.narrow(2, 0, folded), v.narrow(2, 0, folded), validF.narrow(1, 0, folded));
@@ -102,6 +109,7 @@ public final class HybridState implements LayerCache {
         }
         filled = kept;
         next = kept % Math.max(capacity, 1);
+        position = n;
         decoder = null; // new buffers
     }
 
@@ -121,7 +129,7 @@ public final class HybridState implements LayerCache {
         long hkv = k.size(1);
         SparseCacheKernels.Memory after = SparseCacheKernels.compete(p, group,
                 new SparseCacheKernels.Memory(cacheKeys, cacheValues, cacheValid, s, z), k, v,
-                leavingValid.view(b, 1, 1).expand(new long[] {b, hkv, 1}));
+                leavingValid.view(b, 1, 1).expand(new long[] {b, hkv, 1}), errorS, errorZ);
         cacheKeys.copy_(after.cacheKeys());
         cacheValues.copy_(after.cacheValues());
         cacheValid.copy_(after.cacheValid());
@@ -136,6 +144,12 @@ public final class HybridState implements LayerCache {
      */
     Tensor step(HybridParams p, Tensor q, Tensor k, Tensor v) {
         long b = q.size(0);
+        if (cacheSize > 0 && position % capacity == 0) {
+            errorS.copy_(s); // a new block: errors are measured against the state as it is now
+            errorZ.copy_(z);
+            cacheVersion++;
+        }
+        position++;
         if (capacity == 0) {
             fold(p, k, v, Tensors.ones(q.scalar_type(), b, 1));
         } else {
@@ -205,16 +219,18 @@ public final class HybridState implements LayerCache {
                     || !TensorMemory.isFloats(p.featureQ().weight()) || !TensorMemory.isFloats(p.featureK().weight())
                     || p.featureQ().featureDim() != p.featureK().featureDim()
                     || cacheSize > 0 && (!TensorMemory.isFloats(cacheKeys) || !TensorMemory.isFloats(cacheValues)
-                            || !TensorMemory.isFloats(cacheValid))) {
+                            || !TensorMemory.isFloats(cacheValid) || !TensorMemory.isFloats(errorS))) {
                 return false; // not prefilled yet, or float64 (tests), or an unusual layout
             }
             decoder = new HybridDecodeStep(this, p, shape, capacity, group);
         }
+        boolean blockStart = cacheSize > 0 && position % capacity == 0;
+        position++;
         if (capacity == 0) {
-            decoder.step(q, k, v, out, shape.batch(), 0, false);
+            decoder.step(q, k, v, out, shape.batch(), 0, false, false);
         } else {
             boolean full = filled == capacity;
-            decoder.step(q, k, v, out, shape.batch(), (int) next, full);
+            decoder.step(q, k, v, out, shape.batch(), (int) next, full, blockStart);
             if (!full) {
                 filled++;
             }
@@ -238,7 +254,8 @@ public final class HybridState implements LayerCache {
         if (s == null) {
             return 0;
         }
-        long cache = cacheKeys == null ? 0 : cacheKeys.numel() + cacheValues.numel() + cacheValid.numel();
+        long cache = cacheKeys == null ? 0
+                : cacheKeys.numel() + cacheValues.numel() + cacheValid.numel() + errorS.numel() + errorZ.numel();
         return (s.numel() + z.numel() + keys.numel() + values.numel() + valid.numel() + cache) * 4;
     }
 

@@ -10,14 +10,12 @@ import java.util.Arrays;
 
 /**
  * The sparse cache's part of the Java decode step ({@link HybridDecodeStep}): the pair leaving the
- * window competes with the cached pairs, per key/value head, by self-recall error against S and z;
- * the loser is folded into S and z. Same rule as {@link HybridState}'s libtorch step
- * (docs/sparse-cache.md).
+ * window competes with the cached pairs, per key/value head, by self-recall error; the loser is
+ * folded into S and z. Same rule as {@link HybridState}'s libtorch step (docs/sparse-cache.md).
  *
- * <p>The libtorch step recomputes every cached pair's error from S each token. Here each cached
- * pair keeps, per query head, phi_k(k), phi_k(k)^T S and phi_k(k)^T z; folding a pair with
- * features phi_L and value v_L changes them by (phi . phi_L) v_L and (phi . phi_L), so a step
- * costs O(C (Fw + d)) per head instead of O(C Fw d). The two agree to float32 rounding.
+ * <p>Errors are measured against the state at the start of the current block of W positions, so
+ * a cached pair's error only changes when a block starts: it is kept here per (sequence, query
+ * head, slot) and recomputed for every slot then, or after a libtorch step changed the cache.
  */
 final class SparseCacheDecode {
 
@@ -36,20 +34,14 @@ final class SparseCacheDecode {
     private final MemorySegment cacheKeys;   // [B, Hkv, C, d]
     private final MemorySegment cacheValues; // [B, Hkv, C, d]
     private final MemorySegment cacheValid;  // [B, Hkv, C]
-    // Per (b, h, slot): phi_k of the cached key, phi^T S, phi^T z and the recall error.
-    private final float[] features;
-    private final float[] recalled;
-    private final float[] normalizer;
-    private final float[] error;
-    // Per (b, h): the same for the pair leaving the window this step.
-    private final float[] leavingFeatures;
-    private final float[] leavingRecalled;
-    private final float[] leavingNormalizer;
-    private final float[] leavingError;
-    // Per (b, g): this step's decision.
-    private final int[] foldSlot;     // a cache slot, cacheSize for the leaving pair, NONE
-    private final int[] insertSlot;   // where the leaving pair goes, or NONE
-    private final float[] foldValue;  // [B, Hkv, d], the folded pair's value
+    private final MemorySegment errorS;      // [B, H, Fw, d], the block-start state
+    private final MemorySegment errorZ;      // [B, H, Fw]
+    private final float[] error;             // [B, H, C]: each cached pair's error
+    private final float[] leavingError;      // [B, H]: the leaving pair's
+    private final int[] foldSlot;            // [B, Hkv]: a cache slot, cacheSize for the leaving pair, NONE
+    private final int[] insertSlot;          // [B, Hkv]: where the leaving pair goes, or NONE
+    private final float[] foldKey;           // [B, Hkv, d]: the folded pair
+    private final float[] foldValue;
     private long syncedVersion = Long.MIN_VALUE;
 
     SparseCacheDecode(HybridDecodeStep owner, HybridState state, Attention.DecodeShape shape, int group) {
@@ -65,17 +57,13 @@ final class SparseCacheDecode {
         this.cacheKeys = TensorMemory.floats(state.cacheKeys);
         this.cacheValues = TensorMemory.floats(state.cacheValues);
         this.cacheValid = TensorMemory.floats(state.cacheValid);
-        int slots = batch * heads * cacheSize;
-        this.features = new float[slots * width];
-        this.recalled = new float[slots * d];
-        this.normalizer = new float[slots];
-        this.error = new float[slots];
-        this.leavingFeatures = new float[batch * heads * width];
-        this.leavingRecalled = new float[batch * heads * d];
-        this.leavingNormalizer = new float[batch * heads];
+        this.errorS = TensorMemory.floats(state.errorS);
+        this.errorZ = TensorMemory.floats(state.errorZ);
+        this.error = new float[batch * heads * cacheSize];
         this.leavingError = new float[batch * heads];
         this.foldSlot = new int[batch * kvHeads];
         this.insertSlot = new int[batch * kvHeads];
+        this.foldKey = new float[batch * kvHeads * d];
         this.foldValue = new float[batch * kvHeads * d];
     }
 
@@ -85,10 +73,15 @@ final class SparseCacheDecode {
 
     /**
      * The leaving pairs (keys and values [B, Hkv, d], weights [B]: 0 when no pair leaves or it is
-     * padding) compete for the cache; the losers are folded into S and z.
+     * padding) compete for the cache; the losers are folded into S and z. At a block start the
+     * error state first becomes a copy of S and z.
      */
-    void step(float[] leavingKeys, float[] leavingValues, float[] leavingWeights, int rows) {
-        if (state.cacheVersion != syncedVersion) {
+    void step(float[] leavingKeys, float[] leavingValues, float[] leavingWeights, int rows, boolean blockStart) {
+        if (blockStart) {
+            MemorySegment.copy(owner.s(), 0, errorS, 0, errorS.byteSize());
+            MemorySegment.copy(owner.z(), 0, errorZ, 0, errorZ.byteSize());
+            sync();
+        } else if (state.cacheVersion != syncedVersion) {
             sync(); // first step, or the libtorch step changed the cache
         }
         boolean any = false;
@@ -102,10 +95,8 @@ final class SparseCacheDecode {
             HybridDecodeStep.Scratch scratch = owner.newScratch();
             for (int row = from; row < to; row++) {
                 if (leavingWeights[row / heads] != 0) {
-                    int g = row % heads / group;
-                    int offset = (row / heads * kvHeads + g) * d;
-                    recall(scratch, row, row % heads, leavingKeys, offset, leavingValues, leavingFeatures, row * width,
-                            leavingRecalled, row * d, leavingNormalizer, leavingError, row);
+                    int offset = (row / heads * kvHeads + row % heads / group) * d;
+                    leavingError[row] = error(scratch, row, leavingKeys, leavingValues, offset);
                 }
             }
         });
@@ -115,15 +106,14 @@ final class SparseCacheDecode {
             }
         }
         Parallel.rows(rows * heads, 1, (from, to) -> {
-            float[] folded = new float[width];
+            HybridDecodeStep.Scratch scratch = owner.newScratch();
             for (int row = from; row < to; row++) {
-                apply(row, leavingValues, folded);
+                apply(scratch, row, leavingKeys, leavingValues);
             }
         });
-        syncedVersion = state.cacheVersion;
     }
 
-    /** The cache's softmax scores for query head rows of (b, g) into {@code out}; returns their max. */
+    /** The cache's softmax scores for a query of (b, g) into {@code out}; returns their max. */
     float scores(int b, int g, float[] q, int qOffset, float scale, float[] out) {
         float max = Float.NEGATIVE_INFINITY;
         long base = (long) (b * kvHeads + g) * cacheSize;
@@ -153,56 +143,43 @@ final class SparseCacheDecode {
         return sum;
     }
 
-    /** Recomputes every cached pair's features, recall and error from the cache and S, z. */
+    /** Recomputes every cached pair's error against the block-start state. */
     private void sync() {
-        HybridDecodeStep.Scratch scratch = owner.newScratch();
-        float[] key = new float[d];
-        float[] value = new float[d];
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                int g = h / group;
-                long base = (long) (b * kvHeads + g) * cacheSize;
+        Parallel.rows(batch * heads, 1, (from, to) -> {
+            HybridDecodeStep.Scratch scratch = owner.newScratch();
+            float[] key = new float[d];
+            float[] value = new float[d];
+            for (int row = from; row < to; row++) {
+                long base = (long) (row / heads * kvHeads + row % heads / group) * cacheSize;
                 for (int slot = 0; slot < cacheSize; slot++) {
-                    if (cacheValid.get(FLOAT, 4L * (base + slot)) == 0) {
-                        continue;
+                    if (cacheValid.get(FLOAT, 4L * (base + slot)) != 0) {
+                        MemorySegment.copy(cacheKeys, FLOAT, 4L * (base + slot) * d, key, 0, d);
+                        MemorySegment.copy(cacheValues, FLOAT, 4L * (base + slot) * d, value, 0, d);
+                        error[row * cacheSize + slot] = error(scratch, row, key, value, 0);
                     }
-                    MemorySegment.copy(cacheKeys, FLOAT, 4L * (base + slot) * d, key, 0, d);
-                    MemorySegment.copy(cacheValues, FLOAT, 4L * (base + slot) * d, value, 0, d);
-                    int at = (b * heads + h) * cacheSize + slot;
-                    recall(scratch, b * heads + h, h, key, 0, value, features, at * width, recalled, at * d, normalizer,
-                            error, at);
                 }
             }
-        }
+        });
         syncedVersion = state.cacheVersion;
     }
 
     /**
-     * For the pair (key at {@code keyOffset}, value at the same offset of {@code values}) and query
-     * head h of row {@code row}: phi_k(k), phi^T S, phi^T z and the recall error, into the arrays
-     * given.
+     * ||v - phi^T S' / (phi^T z')||^2 for query head row {@code row} (b H + h), phi = phi_k^h(k) and
+     * S', z' the block-start state; a zero prediction while phi^T z' is zero (nothing folded yet).
      */
-    private void recall(HybridDecodeStep.Scratch scratch, int row, int h, float[] keys, int keyOffset, float[] values,
-            float[] phiOut, int phiAt, float[] recallOut, int recallAt, float[] normalizerOut, float[] errorOut, int at) {
-        float[] phi = owner.keyFeatures(scratch, h, keys, keyOffset);
-        System.arraycopy(phi, 0, phiOut, phiAt, width);
-        Arrays.fill(recallOut, recallAt, recallAt + d, 0f);
+    private float error(HybridDecodeStep.Scratch scratch, int row, float[] keys, float[] values, int offset) {
+        float[] phi = owner.keyFeatures(scratch, row % heads, keys, offset);
+        float[] recalled = scratch.numerator;
+        Arrays.fill(recalled, 0f);
         float den = 0;
         long sRow = (long) row * width;
         for (int f = 0; f < width; f++) {
-            VectorOps.axpy(phi[f], owner.s(), 4L * (sRow + f) * d, recallOut, recallAt, d);
-            den += phi[f] * owner.z().get(FLOAT, 4L * (sRow + f));
+            VectorOps.axpy(phi[f], errorS, 4L * (sRow + f) * d, recalled, 0, d);
+            den += phi[f] * errorZ.get(FLOAT, 4L * (sRow + f));
         }
-        normalizerOut[at] = den;
-        errorOut[at] = recallError(values, keyOffset, recallOut, recallAt, den);
-    }
-
-    /** ||v - recall / den||^2, with a zero prediction while den is zero (nothing folded yet). */
-    private float recallError(float[] values, int valueOffset, float[] recall, int recallAt, float den) {
         float total = 0;
         for (int i = 0; i < d; i++) {
-            float prediction = den == 0 ? 0 : recall[recallAt + i] / den;
-            float diff = values[valueOffset + i] - prediction;
+            float diff = values[offset + i] - (den == 0 ? 0 : recalled[i] / den);
             total += diff * diff;
         }
         return total;
@@ -241,6 +218,7 @@ final class SparseCacheDecode {
             if (loser == cacheSize) {
                 return;
             }
+            MemorySegment.copy(cacheKeys, FLOAT, 4L * (base + loser) * d, foldKey, bg * d, d);
             MemorySegment.copy(cacheValues, FLOAT, 4L * (base + loser) * d, foldValue, bg * d, d);
             free = loser;
         }
@@ -250,7 +228,7 @@ final class SparseCacheDecode {
         cacheValid.set(FLOAT, 4L * (base + free), 1f);
     }
 
-    /** Mean over the query heads of (b, g) of errors laid out [B, H, stride] at {@code slot}. */
+    /** Mean over the query heads of (b, g) of errors laid out [B, H, stride], at {@code slot}. */
     private float meanError(float[] errors, int b, int g, int slot, int stride) {
         float total = 0;
         for (int h = g * group; h < (g + 1) * group; h++) {
@@ -259,66 +237,23 @@ final class SparseCacheDecode {
         return total / group;
     }
 
-    /**
-     * Query head row: folds this step's loser into S and z, updates the other cached pairs'
-     * recall by the rank-one change, and moves the leaving pair's numbers into its slot.
-     */
-    private void apply(int row, float[] leavingValues, float[] folded) {
-        int b = row / heads;
-        int h = row % heads;
-        int bg = b * kvHeads + h / group;
+    /** Query head row: folds this step's loser into S and z and records the newcomer's error. */
+    private void apply(HybridDecodeStep.Scratch scratch, int row, float[] leavingKeys, float[] leavingValues) {
+        int bg = row / heads * kvHeads + row % heads / group;
         int fold = foldSlot[bg];
-        int insert = insertSlot[bg];
         if (fold != NONE) {
-            float[] value = fold == cacheSize ? leavingValues : foldValue;
-            int valueAt = bg * d;
-            if (fold == cacheSize) {
-                System.arraycopy(leavingFeatures, row * width, folded, 0, width);
-            } else {
-                System.arraycopy(features, (row * cacheSize + fold) * width, folded, 0, width);
-            }
+            boolean leaving = fold == cacheSize;
+            float[] phi = owner.keyFeatures(scratch, row % heads, leaving ? leavingKeys : foldKey, bg * d);
+            float[] value = leaving ? leavingValues : foldValue;
             long sRow = (long) row * width;
             for (int f = 0; f < width; f++) {
-                VectorOps.axpy(folded[f], value, valueAt, owner.s(), 4L * (sRow + f) * d, d);
+                VectorOps.axpy(phi[f], value, bg * d, owner.s(), 4L * (sRow + f) * d, d);
                 long at = 4L * (sRow + f);
-                owner.z().set(FLOAT, at, owner.z().get(FLOAT, at) + folded[f]);
-            }
-            long base = (long) bg * cacheSize;
-            for (int slot = 0; slot < cacheSize; slot++) {
-                if (slot == insert || cacheValid.get(FLOAT, 4L * (base + slot)) == 0) {
-                    continue;
-                }
-                int at = row * cacheSize + slot;
-                float dot = VectorOps.dot(features, at * width, folded, 0, width);
-                VectorOps.axpy(dot, value, valueAt, recalled, at * d, d);
-                normalizer[at] += dot;
-                error[at] = slotError(base + slot, at);
-            }
-            if (insert != NONE) {
-                float dot = VectorOps.dot(leavingFeatures, row * width, folded, 0, width);
-                VectorOps.axpy(dot, value, valueAt, leavingRecalled, row * d, d);
-                leavingNormalizer[row] += dot;
-                leavingError[row] = recallError(leavingValues, bg * d, leavingRecalled, row * d, leavingNormalizer[row]);
+                owner.z().set(FLOAT, at, owner.z().get(FLOAT, at) + phi[f]);
             }
         }
-        if (insert != NONE) {
-            int at = row * cacheSize + insert;
-            System.arraycopy(leavingFeatures, row * width, features, at * width, width);
-            System.arraycopy(leavingRecalled, row * d, recalled, at * d, d);
-            normalizer[at] = leavingNormalizer[row];
-            error[at] = leavingError[row];
+        if (insertSlot[bg] != NONE) {
+            error[row * cacheSize + insertSlot[bg]] = leavingError[row];
         }
-    }
-
-    /** The error of the cached value at {@code cacheAt} from its current recall. */
-    private float slotError(long cacheAt, int at) {
-        float total = 0;
-        float den = normalizer[at];
-        for (int i = 0; i < d; i++) {
-            float prediction = den == 0 ? 0 : recalled[at * d + i] / den;
-            float diff = cacheValues.get(FLOAT, 4L * (cacheAt * d + i)) - prediction;
-            total += diff * diff;
-        }
-        return total;
     }
 }

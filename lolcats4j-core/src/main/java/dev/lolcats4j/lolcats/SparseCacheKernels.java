@@ -11,11 +11,13 @@ import org.bytedeco.pytorch.global.torch;
  * besides the sliding window and the linear state, at most C post-RoPE key-value pairs per key/value
  * head that the linear state recalls worst stay in softmax.
  *
- * <p>Prefill runs block by block (blocks of W tokens, aligned to the start). Queries of block c
- * attend with softmax to the cache G_c, to every key of block c-1 and causally to their own block,
- * and linearly to the state S_c. After block c, the cache and the keys of block c-1 (all out of
- * every later window) compete: the C with the largest self-recall error against S_c stay, the rest
- * are folded into S. Only hybrid_sw attention has a cache.
+ * <p>Prefill runs block by block (blocks of W tokens, aligned to the start). The keys of block c-1
+ * leave the window during block c, one per query. Their self-recall errors and those of the cache
+ * G_c are taken once, against the block's starting state S_c; query offset r then sees with softmax
+ * the C pairs with the largest errors among G_c and the first r+1 keys of block c-1 (what evicting
+ * one pair at a time gives with those errors), and linearly S_c plus the other pairs available to it.
+ * Decoding ({@link HybridState}) evicts one pair per token with the errors taken against the same
+ * block-start state, so both forms keep the same pairs. Only hybrid_sw attention has a cache.
  *
  * <p>Inputs are per query head for q ([B, H, N, d]) and per key/value head for k and v
  * ([B, Hkv, N, d]): cache decisions are made per key/value head, from the self-recall errors averaged
@@ -34,14 +36,18 @@ final class SparseCacheKernels {
      */
     record Memory(Tensor cacheKeys, Tensor cacheValues, Tensor cacheValid, Tensor s, Tensor z) {}
 
-    /** Output of a prefill and, when asked for, the state decoding continues from. */
-    record Prefill(Tensor output, Memory memory) {}
+    /**
+     * Output of a prefill and, when asked for, the state decoding continues from: the memory, and
+     * S and z as they were at the start of the last block, which the rest of that block's errors
+     * are measured against.
+     */
+    record Prefill(Tensor output, Memory memory, Tensor blockStartS, Tensor blockStartZ) {}
 
     /**
      * The block-wise prefill.
      *
      * @param keyValid [B, N] bool or null
-     * @param wantMemory whether to build the decode state (costs one more competition)
+     * @param wantMemory whether to return the state decoding continues from
      */
     static Prefill prefill(HybridParams p, int cacheSize, int group, Tensor q, Tensor k, Tensor v, Tensor keyValid,
             boolean wantMemory) {
@@ -69,9 +75,15 @@ final class SparseCacheKernels {
                 Tensors.zeros(type, b, hkv, cacheSize), Tensors.zeros(type, b, h, fw, d), Tensors.zeros(type, b, h, fw));
         Tensor gamma = p.gamma().to(type).view(1, h, 1, 1);
         Tensor lambda = p.lambda().to(type).view(1, h, 1, 1);
-        Tensor causal = Tensors.ones(type, w, w).tril(0);
+        Tensor offsets = Tensors.arange(w).to(type);
+        Tensor outOfWindow = offsets.view(1, w).le(offsets.view(w, 1)).to(type);  // [r, t]: 1 where t <= r
+        Tensor inWindow = outOfWindow.neg().add(Tensors.scalar(1));
+        // Query offset r can see the old cache and the previous block's offsets t <= r: [W, C + W].
+        Tensor available = Tensors.cat(1, Tensors.ones(type, w, cacheSize), outOfWindow);
         Tensor[] outputs = new Tensor[(int) blocks];
+        Memory blockStart = memory;
         for (int c = 0; c < blocks; c++) {
+            blockStart = memory;
             Tensor qc = q.narrow(2, c * w, w);
             Tensor kc = k.narrow(2, c * w, w);
             Tensor vc = v.narrow(2, c * w, w);
@@ -79,62 +91,96 @@ final class SparseCacheKernels {
             Tensor kPrev = c == 0 ? Tensors.zeros(type, b, hkv, w, d) : k.narrow(2, (c - 1) * w, w);
             Tensor vPrev = c == 0 ? Tensors.zeros(type, b, hkv, w, d) : v.narrow(2, (c - 1) * w, w);
             Tensor validPrev = c == 0 ? Tensors.zeros(type, b, w) : valid.narrow(1, (c - 1) * w, w);
-            // Softmax keys: [cache | previous block | own block], masks [B, Hkv, W, C + 2W].
-            Tensor keys = Heads.expand(Tensors.cat(2, memory.cacheKeys(), kPrev, kc), group);
-            Tensor values = Heads.expand(Tensors.cat(2, memory.cacheValues(), vPrev, vc), group);
-            Tensor cacheMask = memory.cacheValid().unsqueeze(2).expand(new long[] {b, hkv, w, cacheSize});
-            Tensor prevMask = validPrev.view(b, 1, 1, w).expand(new long[] {b, hkv, w, w});
-            Tensor ownMask = causal.view(1, 1, w, w).mul(validC.view(b, 1, 1, w));
-            Tensor mask = Heads.expand(Tensors.cat(3, cacheMask, prevMask, ownMask.expand(new long[] {b, hkv, w, w})), group);
+            // Candidates: the cache and block c - 1, whose keys leave the window during block c.
+            Tensor candidateKeys = Tensors.cat(2, memory.cacheKeys(), kPrev);
+            Tensor candidateValues = Tensors.cat(2, memory.cacheValues(), vPrev);
+            Tensor candidateValid = Tensors.cat(2, memory.cacheValid(), validPrev.view(b, 1, w).expand(new long[] {b, hkv, w}));
+            Tensor[] split = visibility(p, group, memory, candidateKeys, candidateValues, candidateValid, available, cacheSize);
+            Tensor cached = split[0];                                                // [B, Hkv, W, C + W]
+            Tensor folded = split[1];
+            Tensor keys = Heads.expand(Tensors.cat(2, candidateKeys, kPrev, kc), group);
+            Tensor values = Heads.expand(Tensors.cat(2, candidateValues, vPrev, vc), group);
+            Tensor prevMask = inWindow.view(1, 1, w, w).mul(validPrev.view(b, 1, 1, w)).expand(new long[] {b, hkv, w, w});
+            Tensor ownMask = outOfWindow.view(1, 1, w, w).mul(validC.view(b, 1, 1, w)).expand(new long[] {b, hkv, w, w});
+            Tensor mask = Heads.expand(Tensors.cat(3, cached, prevMask, ownMask), group);      // [B, H, W, C + 3W]
             Tensor scores = qc.matmul(keys.transpose(2, 3)).mul(Tensors.scalar(1.0 / Math.sqrt(d)));
             scores = scores.masked_fill(mask.eq(Tensors.scalar(0)), Tensors.scalar(MASKED));
             Tensor a = scores.sub(scores.amax(new long[] {-1}, true)).exp().mul(mask).mul(gamma);
-            Tensor phiQ = p.featureQ().apply(qc);                                   // [B, H, W, Fw]
-            Tensor numerator = a.matmul(values).add(phiQ.matmul(memory.s()).mul(lambda));
+            Tensor phiQ = p.featureQ().apply(qc);                                      // [B, H, W, Fw]
+            Tensor phiCandidates = p.featureK().apply(Heads.expand(candidateKeys, group));
+            Tensor linear = phiQ.matmul(phiCandidates.transpose(2, 3)).mul(Heads.expand(folded, group));
+            Tensor numerator = a.matmul(values)
+                    .add(phiQ.matmul(memory.s()).add(linear.matmul(Heads.expand(candidateValues, group))).mul(lambda));
             Tensor denominator = a.sum(new long[] {-1}, false, new ScalarTypeOptional())
-                    .add(phiQ.matmul(memory.z().unsqueeze(-1)).squeeze(-1).mul(lambda.squeeze(-1)));
+                    .add(phiQ.matmul(memory.z().unsqueeze(-1)).squeeze(-1)
+                            .add(linear.sum(new long[] {-1}, false, new ScalarTypeOptional())).mul(lambda.squeeze(-1)));
             // Padding queries see no key: a unit denominator keeps them (and gradients) finite.
             denominator = denominator.add(denominator.eq(Tensors.scalar(0)).to(type));
             outputs[c] = numerator.div(denominator.unsqueeze(-1));
-            if (c >= 1 && c < blocks - 1) {
-                memory = compete(p, group, memory, kPrev, vPrev, validPrev.view(b, 1, w).expand(new long[] {b, hkv, w}));
-            }
+            // Decoding continues after the last real token: its offset's cache and folds carry on.
+            long last = c == blocks - 1 ? (n - 1) % w : w - 1;
+            memory = carry(p, group, memory, candidateKeys, candidateValues, cached.select(2, last), folded.select(2, last));
         }
         Tensor output = Tensors.cat(2, outputs).narrow(2, 0, n);
-        if (!wantMemory) {
-            return new Prefill(output, null);
-        }
-        // Decoding keeps the last W positions in its window; every older key not yet decided on
-        // (from block blocks - 2 on, up to position n - W) competes once more.
-        long from = Math.max(0, (blocks - 2) * w);
-        long until = Math.max(from, n - w);
-        if (until > from) {
-            Tensor candidateValid = valid.narrow(1, from, until - from).view(b, 1, until - from)
-                    .expand(new long[] {b, hkv, until - from});
-            memory = compete(p, group, memory, k.narrow(2, from, until - from), v.narrow(2, from, until - from),
-                    candidateValid);
-        }
-        return new Prefill(output, memory);
+        return wantMemory ? new Prefill(output, memory, blockStart.s(), blockStart.z()) : new Prefill(output, null, null, null);
     }
 
     /**
-     * One competition: the cache and new candidates ([B, Hkv, M, d], validity [B, Hkv, M]) are
-     * ranked by their self-recall error against the memory's S and z; the C largest stay cached, the
-     * rest are folded into S and z. Invalid candidates rank last and fold with weight zero.
+     * Which candidates each query offset r of a block sees through the cache and which through the
+     * linear part, {cached, folded}, each [B, Hkv, W, M]: among the candidates available at r, the C
+     * with the largest self-recall error against the block's starting S and z are cached (ties to
+     * the earlier candidate), the other valid ones are folded. This is what C-slot eviction one
+     * pair at a time gives when the errors do not change within the block.
      */
-    static Memory compete(HybridParams p, int group, Memory memory, Tensor keys, Tensor values, Tensor validity) {
+    static Tensor[] visibility(HybridParams p, int group, Memory memory, Tensor keys, Tensor values, Tensor validity,
+            Tensor available, int cacheSize) {
+        var type = keys.scalar_type();
+        long m = keys.size(2);
+        Tensor error = recallError(p, group, keys, values, memory.s(), memory.z())
+                .masked_fill(validity.eq(Tensors.scalar(0)), Tensors.scalar(Double.NEGATIVE_INFINITY));
+        Tensor mine = error.unsqueeze(-1);                                           // [B, Hkv, M (x), 1]
+        Tensor theirs = error.unsqueeze(-2);                                         // [B, Hkv, 1, M (y)]
+        Tensor index = Tensors.arange(m);
+        Tensor earlier = index.view(1, m).lt(index.view(m, 1));                      // [x, y]: y < x
+        Tensor above = theirs.gt(mine).logical_or(theirs.eq(mine).logical_and(earlier)).to(type);
+        // rank[r, x] = how many candidates available at r rank above x.
+        Tensor rank = available.matmul(above.transpose(2, 3));
+        Tensor present = available.mul(validity.unsqueeze(2));                       // [B, Hkv, W, M]
+        Tensor cached = present.mul(rank.lt(Tensors.scalar(cacheSize)).to(type));
+        return new Tensor[] {cached, present.sub(cached)};
+    }
+
+    /**
+     * The memory after a block: the candidates cached at its last offset fill the C slots, and its
+     * folded candidates join S and z.
+     */
+    private static Memory carry(HybridParams p, int group, Memory memory, Tensor keys, Tensor values, Tensor cached,
+            Tensor folded) {
+        int cacheSize = (int) memory.cacheKeys().size(2);
+        Tensor slots = cached.topk(cacheSize, -1, true, true).get1();               // the cached ones first
+        Tensor index = slots.unsqueeze(-1).expand(new long[] {slots.size(0), slots.size(1), cacheSize, keys.size(3)});
+        Tensor[] sums = foldSums(p, group, keys, values, folded);
+        return new Memory(keys.gather(2, index), values.gather(2, index), cached.gather(2, slots),
+                memory.s().add(sums[0]), memory.z().add(sums[1]));
+    }
+
+    /**
+     * One decode-time competition: the cache and new candidates ([B, Hkv, M, d], validity
+     * [B, Hkv, M]) are ranked by self-recall error against {@code errorS} and {@code errorZ} (the
+     * state at the start of the block); the C largest stay cached, the rest are folded into the
+     * memory's S and z. Invalid candidates rank last and fold with weight zero.
+     */
+    static Memory compete(HybridParams p, int group, Memory memory, Tensor keys, Tensor values, Tensor validity,
+            Tensor errorS, Tensor errorZ) {
         int cacheSize = (int) memory.cacheKeys().size(2);
         Tensor allKeys = Tensors.cat(2, memory.cacheKeys(), keys);
         Tensor allValues = Tensors.cat(2, memory.cacheValues(), values);
         Tensor allValid = Tensors.cat(2, memory.cacheValid(), validity);
-        Tensor score = recallError(p, group, allKeys, allValues, memory.s(), memory.z())
+        Tensor error = recallError(p, group, allKeys, allValues, errorS, errorZ)
                 .masked_fill(allValid.eq(Tensors.scalar(0)), Tensors.scalar(Double.NEGATIVE_INFINITY));
-        long m = allKeys.size(2);
-        Tensor kept = score.topk(cacheSize, -1, true, true).get1();         // [B, Hkv, C], largest first
-        Tensor keptMask = Tensors.zeros(allValid.scalar_type(), Tensors.shape(allValid))
-                .scatter(-1, kept, Tensors.scalar(1));
-        Tensor foldWeights = allValid.mul(keptMask.neg().add(Tensors.scalar(1)));  // [B, Hkv, M]
-        Tensor[] sums = foldSums(p, group, allKeys, allValues, foldWeights);
+        Tensor kept = error.topk(cacheSize, -1, true, true).get1();               // [B, Hkv, C], largest first
+        Tensor keptMask = Tensors.zeros(allValid.scalar_type(), Tensors.shape(allValid)).scatter(-1, kept, Tensors.scalar(1));
+        Tensor[] sums = foldSums(p, group, allKeys, allValues, allValid.mul(keptMask.neg().add(Tensors.scalar(1))));
         Tensor index = kept.unsqueeze(-1).expand(new long[] {kept.size(0), kept.size(1), cacheSize, allKeys.size(3)});
         return new Memory(allKeys.gather(2, index), allValues.gather(2, index), allValid.gather(2, kept),
                 memory.s().add(sums[0]), memory.z().add(sums[1]));

@@ -66,6 +66,42 @@ class SparseCacheParityTest {
         assertDecodeIsTheTeacher();
     }
 
+    /**
+     * With a cache smaller than the pairs that leave the window, prefill (decisions per block) and
+     * decode (one eviction per token) keep the same pairs, so they give the same log-probabilities
+     * up to float32 rounding, while both differ from plain LoLCATs and from the teacher.
+     */
+    @Test
+    void prefillAndDecodeAgreeWhenTheCacheEvicts() {
+        Case teacher = teacherCase();
+        int[] ids = teacher.tokenIds();
+        double[] plain = Scorer.logprobs(linearizedWithCache(teacher, 0), ids);
+        for (int pairs : new int[] {1, 3, 8}) {
+            DecoderModel model = linearizedWithCache(teacher, pairs);
+            double[] prefill = Scorer.logprobs(model, ids);
+            double[] decode = decodeLogprobs(model, ids);
+            double fromPlain = 0;
+            for (int t = 0; t < prefill.length; t++) {
+                assertEquals(prefill[t], decode[t], 1e-4, "C = " + pairs + ", position " + t);
+                fromPlain = Math.max(fromPlain, Math.abs(prefill[t] - plain[t]));
+            }
+            assertTrue(fromPlain > 1e-2, "C = " + pairs + " changes the model (" + fromPlain + ")");
+        }
+    }
+
+    private static double[] decodeLogprobs(DecoderModel model, int[] ids) {
+        double[] out = new double[ids.length - 1];
+        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            List<LayerCache> caches = model.newCaches();
+            for (int t = 0; t + 1 < ids.length; t++) {
+                Tensor logits = model.lastLogits(Tensors.ofLongs(new long[] {ids[t]}, 1, 1), Tensors.ofLongs(new long[] {t}, 1, 1),
+                        new AttentionContext(null, t), caches);
+                out[t] = Tensors.toDoubles(logits.to(Tensors.F64).log_softmax(-1))[ids[t + 1]];
+            }
+        }
+        return out;
+    }
+
     private static void assertDecodeIsTheTeacher() {
         Case teacher = teacherCase();
         int[] ids = teacher.tokenIds();

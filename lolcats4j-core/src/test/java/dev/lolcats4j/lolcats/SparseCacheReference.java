@@ -88,8 +88,28 @@ final class SparseCacheReference {
         return out;
     }
 
+    private double[][][] frozenS;
+    private double[][] frozenZ;
+
+    /** The state errors are measured against becomes a copy of S and z. */
+    private void freeze() {
+        frozenS = new double[heads][width][];
+        frozenZ = new double[heads][];
+        for (int h = 0; h < heads; h++) {
+            frozenZ[h] = z[h].clone();
+            for (int f = 0; f < width; f++) {
+                frozenS[h][f] = s[h][f].clone();
+            }
+        }
+    }
+
     /** Self-recall error of position j for key/value head g, averaged over its query heads. */
     double error(int g, int j) {
+        return error(g, j, s, z);
+    }
+
+    /** The same against a given state. */
+    double error(int g, int j, double[][][] s, double[][] z) {
         double total = 0;
         for (int h = g * group; h < (g + 1) * group; h++) {
             double[] features = phi(wk[h], k[g][j]);
@@ -123,6 +143,16 @@ final class SparseCacheReference {
 
     /** The cache of head g and the candidates compete: the C largest errors stay, the rest fold. */
     void compete(int g, List<Integer> candidates) {
+        for (int j : decide(g, candidates)) {
+            fold(g, j);
+        }
+    }
+
+    /**
+     * The ranking of {@link #compete} (errors against the current S and z); the cache becomes the
+     * C largest, the losers are returned, not folded.
+     */
+    List<Integer> decide(int g, List<Integer> candidates) {
         List<Integer> all = new ArrayList<>(cache.get(g));
         all.addAll(candidates);
         List<double[]> scored = new ArrayList<>();
@@ -131,19 +161,19 @@ final class SparseCacheReference {
         }
         scored.sort(Comparator.comparingDouble((double[] e) -> e[1]).reversed());
         List<Integer> kept = new ArrayList<>();
+        List<Integer> losers = new ArrayList<>();
         for (int i = 0; i < scored.size(); i++) {
-            int j = (int) scored.get(i)[0];
-            if (i < cacheSize) {
-                kept.add(j);
-            } else {
-                fold(g, j);
-            }
+            (i < cacheSize ? kept : losers).add((int) scored.get(i)[0]);
         }
         cache.set(g, kept);
+        return losers;
     }
 
-    /** y for query (h, t) over softmax positions (window and cache) and the linear state. */
-    double[] attend(int h, int t, List<Integer> softmaxPositions) {
+    /**
+     * y for query (h, t): softmax over {@code softmaxPositions}, linear over the state plus the
+     * explicitly listed {@code extraLinear} positions.
+     */
+    double[] attend(int h, int t, List<Integer> softmaxPositions, List<Integer> extraLinear) {
         int g = h / group;
         double scale = 1 / Math.sqrt(d);
         double max = Double.NEGATIVE_INFINITY;
@@ -166,6 +196,13 @@ final class SparseCacheReference {
                 num[i] += lambda[h] * features[f] * s[h][f][i];
             }
         }
+        for (int j : extraLinear) {
+            double b = lambda[h] * dot(features, phi(wk[h], k[g][j]));
+            den += b;
+            for (int i = 0; i < d; i++) {
+                num[i] += b * v[g][j][i];
+            }
+        }
         for (int i = 0; i < d; i++) {
             num[i] /= den;
         }
@@ -173,33 +210,58 @@ final class SparseCacheReference {
     }
 
     /**
-     * The block-wise prefill of positions 0..n-1: out[h][t][i]. Leaves the state decoding
-     * continues from (cache and S, z; the window is the last W positions).
+     * The block-wise prefill of positions 0..n-1: out[h][t][i]. In block c, the cache and block c-1
+     * are scored once against the block's starting S; query offset r sees with softmax its window
+     * and the C highest-error pairs among the cache and block c-1's first r+1 positions, and
+     * linearly S plus the rest of those. After the block (for the last block: after the last real
+     * position) the pairs seen linearly are folded and the others form the cache.
      */
     double[][][] prefill(int n) {
         double[][][] out = new double[heads][n][];
         int blocks = (n + window - 1) / window;
         for (int c = 0; c < blocks; c++) {
-            for (int t = c * window; t < Math.min(n, (c + 1) * window); t++) {
-                for (int h = 0; h < heads; h++) {
-                    List<Integer> softmax = new ArrayList<>(cache.get(h / group));
-                    for (int j = Math.max(0, (c - 1) * window); j <= t; j++) {
-                        softmax.add(j);
-                    }
-                    out[h][t] = attend(h, t, softmax);
-                }
-            }
-            if (c >= 1 && c < blocks - 1) {
-                for (int g = 0; g < kvHeads; g++) {
-                    compete(g, range((c - 1) * window, c * window));
-                }
-            }
-        }
-        int from = Math.max(0, (blocks - 2) * window);
-        int until = Math.max(from, n - window);
-        if (until > from) {
+            freeze();
+            List<List<Integer>> ranked = new ArrayList<>();   // per key/value head: candidates by error
             for (int g = 0; g < kvHeads; g++) {
-                compete(g, range(from, until));
+                List<Integer> candidates = new ArrayList<>(cache.get(g));
+                if (c > 0) {
+                    candidates.addAll(range((c - 1) * window, c * window));
+                }
+                List<double[]> scored = new ArrayList<>();
+                for (int j : candidates) {
+                    scored.add(new double[] {j, error(g, j)});
+                }
+                scored.sort(Comparator.comparingDouble((double[] e) -> e[1]).reversed());
+                ranked.add(scored.stream().map(e -> (int) e[0]).toList());
+            }
+            int lastT = Math.min(n, (c + 1) * window) - 1;
+            List<List<Integer>> cachedAtLast = new ArrayList<>();
+            List<List<Integer>> foldedAtLast = new ArrayList<>();
+            for (int t = c * window; t <= lastT; t++) {
+                int oldest = t - window + 1;
+                for (int h = 0; h < heads; h++) {
+                    int g = h / group;
+                    List<Integer> cached = new ArrayList<>();
+                    List<Integer> folded = new ArrayList<>();
+                    for (int j : ranked.get(g)) {
+                        if (j < oldest) {               // the old cache, or a key that left the window
+                            (cached.size() < cacheSize ? cached : folded).add(j);
+                        }
+                    }
+                    List<Integer> softmax = new ArrayList<>(range(Math.max(0, oldest), t + 1));
+                    softmax.addAll(cached);
+                    out[h][t] = attend(h, t, softmax, folded);
+                    if (t == lastT && h % group == 0) {
+                        cachedAtLast.add(cached);
+                        foldedAtLast.add(folded);
+                    }
+                }
+            }
+            for (int g = 0; g < kvHeads; g++) {
+                for (int j : foldedAtLast.get(g)) {
+                    fold(g, j);
+                }
+                cache.set(g, cachedAtLast.get(g));
             }
         }
         return out;
@@ -207,16 +269,33 @@ final class SparseCacheReference {
 
     /**
      * Per-token decode of position t, the window holding positions t-W+1..t after the step: the
-     * position leaving the window takes a free cache slot or competes alone against the full cache.
+     * position leaving the window takes a free cache slot or competes alone against the full cache,
+     * every error taken against S and z as they were at the start of t's block of W positions.
      */
     double[][] step(int t) {
+        if (t % window == 0) {
+            freeze();
+        }
         int leaving = t - window;
         if (leaving >= 0) {
             for (int g = 0; g < kvHeads; g++) {
                 if (cache.get(g).size() < cacheSize) {
                     cache.get(g).add(leaving);
                 } else {
-                    compete(g, List.of(leaving));
+                    List<Integer> all = new ArrayList<>(cache.get(g));
+                    all.add(leaving);
+                    int loser = all.get(0);
+                    double lowest = Double.POSITIVE_INFINITY;
+                    for (int j : all) {
+                        double e = error(g, j, frozenS, frozenZ);
+                        if (e < lowest) {
+                            lowest = e;
+                            loser = j;
+                        }
+                    }
+                    all.remove(Integer.valueOf(loser));
+                    cache.set(g, all);
+                    fold(g, loser);
                 }
             }
         }
@@ -224,7 +303,7 @@ final class SparseCacheReference {
         for (int h = 0; h < heads; h++) {
             List<Integer> softmax = new ArrayList<>(cache.get(h / group));
             softmax.addAll(range(Math.max(0, t - window + 1), t + 1));
-            out[h] = attend(h, t, softmax);
+            out[h] = attend(h, t, softmax, List.of());
         }
         return out;
     }

@@ -91,6 +91,29 @@ class SparseCacheTest {
         }
     }
 
+    /**
+     * The two forms decide alike: the block-wise prefill is exactly per-token eviction (the decode
+     * definition) run from the first token, each error taken against its block's starting state.
+     */
+    @Test
+    void prefillIsPerTokenEviction() {
+        try (NoGradGuard g = new NoGradGuard()) {
+            int n = 37;
+            Case c = Case.random(13, n);
+            SparseCacheReference reference = c.reference(2);
+            double[][][] expected = new double[H][n][];
+            for (int t = 0; t < n; t++) {
+                double[][] step = reference.step(t);
+                for (int h = 0; h < H; h++) {
+                    expected[h][t] = step[h];
+                }
+            }
+            Tensor y = new HybridAttention(c.params(), H / HKV, 2).forward(Case.tokens(c.q, 0, n), Case.tokens(c.k, 0, n),
+                    Case.tokens(c.v, 0, n), AttentionContext.unpadded(), null);
+            assertClose(flatten(expected), Tensors.toDoubles(y), "prefill vs per-token eviction");
+        }
+    }
+
     @Test
     void decodeFollowsThePerTokenDefinitionAtEveryStep() {
         try (NoGradGuard g = new NoGradGuard()) {
@@ -176,7 +199,8 @@ class SparseCacheTest {
             SparseCacheKernels.Memory empty = new SparseCacheKernels.Memory(Tensors.zeros(Tensors.F32, 1, 1, 2, dim),
                     Tensors.zeros(Tensors.F32, 1, 1, 2, dim), Tensors.zeros(Tensors.F32, 1, 1, 2),
                     Tensors.zeros(Tensors.F32, 1, 1, 4, dim), Tensors.zeros(Tensors.F32, 1, 1, 4));
-            SparseCacheKernels.Memory first = SparseCacheKernels.compete(p, 1, empty, keys, values, Tensors.ones(Tensors.F32, 1, 1, 4));
+            SparseCacheKernels.Memory first = SparseCacheKernels.compete(p, 1, empty, keys, values, Tensors.ones(Tensors.F32, 1, 1, 4),
+                    empty.s(), empty.z());
             assertArrayEquals(new float[] {3, 0, 0, 2}, Tensors.toFloats(first.cacheValues()), "keeps ||v||^2 = 9 and 4");
             // Now S holds (1, 0) and (1, 1): prediction is their phi-weighted mix, closest to both.
             // A fresh state that folded only v_A = (1, 0) predicts (1, 0) for any key.
@@ -186,7 +210,7 @@ class SparseCacheTest {
                     phiA.transpose(2, 3).matmul(values.narrow(2, 0, 1)), phiA.view(1, 1, 4));
             // Errors against v_A = (1, 0): 0, 4, 5, 1: keep (0, 2) and (3, 0); fold (1, 0) and (1, 1).
             SparseCacheKernels.Memory second = SparseCacheKernels.compete(p, 1, recallsA, keys, values,
-                    Tensors.ones(Tensors.F32, 1, 1, 4));
+                    Tensors.ones(Tensors.F32, 1, 1, 4), recallsA.s(), recallsA.z());
             assertArrayEquals(new float[] {0, 2, 3, 0}, Tensors.toFloats(second.cacheValues()), "keeps errors 5 and 4");
             Tensor folded = phiA.transpose(2, 3).matmul(values.narrow(2, 0, 1))
                     .add(phiA.transpose(2, 3).matmul(values.narrow(2, 0, 1)))
