@@ -204,7 +204,7 @@ public final class LinearizeCommand implements Callable<Integer> {
                 stage2Identity.put("stage-1 adapter", Checksums.path(dir.resolve("stage1/best")));
             }
             torch.manual_seed(seed + 1);
-            Adapters.addLora(m, lora);
+            Adapters.addLora(m, withLora);
             int steps = loraSteps != null ? loraSteps : defaultSteps(dataset, 1);
             TrainResult r = train("stage 2", new LoraFinetune(m, withLora, trainFeatureMaps), dataset, steps, loraLr,
                     dir.resolve("stage2"), stage2Identity, err);
