@@ -47,7 +47,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Path demo = demoFolder();
-        OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume).inputs("--home", demo);
+        OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "adapter/stage1", "adapter/stage2").inputs("--home", demo);
         output.check();
         return output.writeInPlace(dir -> run(demo, dir));
     }

@@ -159,7 +159,7 @@ public final class LinearizeCommand implements Callable<Integer> {
             throw new BadInputException("--stage lora: needs --adapter DIR with a stage-1 adapter");
         }
         AdapterConfig config = runTransfer ? adapterConfig() : AdapterConfigJson.read(model.adapter);
-        OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume)
+        OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "stage1", "stage2")
                 .inputs("--model", model.modelDir()).inputs("--adapter", model.adapter).inputs("--data", data.files);
         output.check();
         return output.writeInPlace(dir -> run(dir, config, runTransfer, runLora, err, stdout));

@@ -57,6 +57,7 @@ final class OutputFolder {
     private boolean force;
     private boolean resume;
     private boolean resumable;
+    private List<String> trainFolders = List.of();
 
     private OutputFolder(String flag, Path out) {
         this.flag = flag;
@@ -74,10 +75,15 @@ final class OutputFolder {
         return this;
     }
 
-    /** {@code --resume}: an existing folder is continued (only for commands that can). */
-    OutputFolder resume(boolean resume) {
+    /**
+     * {@code --resume}: an existing folder is continued (only for commands that can). A
+     * non-empty folder must then hold a checkpoint in one of {@code trainFolders} (relative to
+     * it): resuming into some other folder would mix this run's files with its content.
+     */
+    OutputFolder resume(boolean resume, String... trainFolders) {
         this.resume = resume;
         this.resumable = true;
+        this.trainFolders = List.of(trainFolders);
         return this;
     }
 
@@ -115,6 +121,11 @@ final class OutputFolder {
         }
         if (!force && !resume && !isEmpty(target)) {
             throw bad("folder exists and is not empty (use --force to replace it" + (resumable ? ", or --resume to continue the run in it)" : ")"));
+        }
+        if (resume && !isEmpty(target) && !trainFolders.isEmpty()
+                && trainFolders.stream().noneMatch(f -> TrainLoop.hasCheckpoint(target.resolve(f)))) {
+            throw bad("nothing to resume: no checkpoint in " + String.join(" or ", trainFolders.stream()
+                    .map(f -> f + "/checkpoint").toList()) + " (use --force to replace the folder)");
         }
         if (Files.isDirectory(target) && !Files.isWritable(target)) {
             throw bad("folder is not writable (permission denied)");

@@ -114,7 +114,7 @@ public final class PretrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume)
+        OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "train")
                 .inputs("--data", data.files).inputs("--config", configFile).inputs("--tokenizer", tokenizerDir);
         output.check();
         return output.writeInPlace(this::run);

@@ -122,6 +122,10 @@ class OutputSafetyTest {
             args.addAll(List.of("--force", "--resume"));
             String error = refusedChangingNothing(args.toArray(String[]::new));
             assertTrue(error.contains("--force and --resume"), error);
+            // --resume into a folder that holds no checkpoint of this command would mix two folders' files.
+            args.remove("--force");
+            error = refusedChangingNothing(args.toArray(String[]::new));
+            assertTrue(error.startsWith("error: --out ") && error.contains("nothing to resume"), error);
         }
     }
 
