@@ -175,46 +175,50 @@ final class OutputFolder {
     int writeInPlace(Body body) {
         Path target = check();
         List<Path> createdParents = createParents(target);
-        Path old = null;
-        boolean created = false;
-        boolean ownsContents = false; // whether everything in the folder is this run's doing
         boolean ok = false;
         try (OutputLock lock = OutputLock.acquire(lockFile(target), describe())) {
             check();
             deleteStaleSiblings(target);
-            if (force && Files.exists(target)) {
-                old = target.resolveSibling(hidden(target, "old"));
-                move(target, old);
-            }
-            ownsContents = isEmpty(target);
-            if (!Files.isDirectory(target)) {
-                Files.createDirectory(target);
-                created = true;
-            }
-            int code;
+            Path old = null;
+            boolean created = false;
+            boolean ownsContents = false; // whether everything in the folder is this run's doing
+            // Cleaned up before the lock is released, so that no next run sees a half-removed folder.
             try {
-                code = body.write(target);
-            } catch (Exception e) {
-                throw translate(e, target, hasCheckpoint(target));
+                if (force && Files.exists(target)) {
+                    old = target.resolveSibling(hidden(target, "old"));
+                    move(target, old);
+                }
+                ownsContents = isEmpty(target);
+                if (!Files.isDirectory(target)) {
+                    Files.createDirectory(target);
+                    created = true;
+                }
+                int code;
+                try {
+                    code = body.write(target);
+                } catch (Exception e) {
+                    throw translate(e, target, hasCheckpoint(target));
+                }
+                ok = code == Main.EXIT_OK;
+                return code;
+            } finally {
+                if (!ok && ownsContents && !hasCheckpoint(target)) {
+                    if (created) {
+                        deleteQuietly(target);
+                        if (old != null && moveQuietly(old, target)) {
+                            old = null;
+                        }
+                    } else {
+                        deleteContentsQuietly(target);
+                    }
+                }
+                if (old != null) {
+                    deleteQuietly(old);
+                }
             }
-            ok = code == Main.EXIT_OK;
-            return code;
         } catch (IOException e) {
             throw translate(e, target, false);
         } finally {
-            if (!ok && ownsContents && !hasCheckpoint(target)) {
-                if (created) {
-                    deleteQuietly(target);
-                    if (old != null && moveQuietly(old, target)) {
-                        old = null;
-                    }
-                } else {
-                    deleteContentsQuietly(target);
-                }
-            }
-            if (old != null) {
-                deleteQuietly(old);
-            }
             if (!ok) {
                 deleteEmpty(createdParents);
             }

@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -100,19 +101,12 @@ public final class TrainLoop {
 
     private static Map<String, String> identity(Map<String, String> runIdentity, PackedDataset data, TrainConfig config) {
         Map<String, String> id = new LinkedHashMap<>(runIdentity);
-        List<int[]> tokens = new ArrayList<>();
-        for (List<Sequence> part : List.of(data.train(), data.heldOut())) {
-            tokens.add(new int[] {part.size()});
-            for (Sequence s : part) {
-                tokens.add(s.tokens());
-                int[] counts = new int[s.targetCounts().length];
-                for (int i = 0; i < counts.length; i++) {
-                    counts[i] = s.targetCounts()[i] ? 1 : 0;
-                }
-                tokens.add(counts);
-            }
-        }
-        tokens.add(data.order(0));
+        // Lazily, one sequence at a time: the data set may hold hundreds of millions of tokens.
+        Iterable<int[]> tokens = () -> Stream.of(
+                Stream.of(new int[] {data.train().size(), data.heldOut().size()}),
+                Stream.concat(data.train().stream(), data.heldOut().stream())
+                        .flatMap(s -> Stream.of(s.tokens(), targetCounts(s))),
+                Stream.of(data.order(0))).flatMap(x -> x).iterator();
         id.put("training data (packed token ids and training order)", Checksums.ints(tokens));
         for (RecordComponent c : TrainConfig.class.getRecordComponents()) {
             // How often checkpoints are written does not change the result: it may differ on resume.
@@ -125,6 +119,14 @@ public final class TrainLoop {
             }
         }
         return id;
+    }
+
+    private static int[] targetCounts(Sequence s) {
+        int[] counts = new int[s.targetCounts().length];
+        for (int i = 0; i < counts.length; i++) {
+            counts[i] = s.targetCounts()[i] ? 1 : 0;
+        }
+        return counts;
     }
 
     /** Runs to {@code maxSteps}; with {@code resume}, first restores the last checkpoint in {@code out}. */
