@@ -121,6 +121,13 @@ final class Flags {
         }
     }
 
+    /** Key-value pairs of the sparse cache: 0 (none) up to {@link SparseCacheOption#MAX_PAIRS}. */
+    static final class CachePairs extends IntRange {
+        CachePairs() {
+            super(0, SparseCacheOption.MAX_PAIRS, "a number of pairs");
+        }
+    }
+
     /** Any 64-bit integer (seeds); only malformed numbers are refused. */
     static final class Seed implements ITypeConverter<Long> {
         @Override

@@ -79,7 +79,7 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--min-lr", converter = Flags.NonNegativeReal.class, defaultValue = "3e-4", description = "Final learning rate of the cosine (default: ${DEFAULT-VALUE}).")
     double minLr;
 
-    @Option(names = "--warmup", converter = Flags.NonNegative.class, paramLabel = "N", description = "Warmup steps (default: 5% of --steps).")
+    @Option(names = "--warmup", converter = Flags.NonNegative.class, paramLabel = "N", description = "Warmup steps (default: 5%% of --steps).")
     Integer warmup;
 
     @Option(names = "--weight-decay", converter = Flags.NonNegativeReal.class, defaultValue = "0.1", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
@@ -97,10 +97,10 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--fp32-matmuls", description = "Run matmuls in float32 instead of bf16.")
     boolean fp32Matmuls;
 
-    @Option(names = "--eval-every", converter = Flags.Positive.class, paramLabel = "N", description = "Held-out evaluation every N steps (default: 10% of --steps).")
+    @Option(names = "--eval-every", converter = Flags.Positive.class, paramLabel = "N", description = "Held-out evaluation every N steps (default: 10%% of --steps).")
     Integer evalEvery;
 
-    @Option(names = "--checkpoint-every", converter = Flags.Positive.class, paramLabel = "N", description = "Resumable checkpoint every N steps (default: 10% of --steps).")
+    @Option(names = "--checkpoint-every", converter = Flags.Positive.class, paramLabel = "N", description = "Resumable checkpoint every N steps (default: 10%% of --steps).")
     Integer checkpointEvery;
 
     @Option(names = "--resume", description = "Continue an interrupted run from --out/train/checkpoint.")

@@ -22,7 +22,7 @@ public final class AdapterConfigJson {
     public static final String FILE_NAME = "lolcats_config.json";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> FIELDS = Set.of("format", "attention", "feature_map", "feature_dim", "window_size",
-            "affine_attention_factors", "feature_map_bias", "softmax_layers", "lora");
+            "affine_attention_factors", "feature_map_bias", "softmax_layers", "lora", "sparse_cache");
     private static final Set<String> LORA_FIELDS = Set.of("rank", "alpha", "dropout", "targets");
 
     private AdapterConfigJson() {}
@@ -107,7 +107,22 @@ public final class AdapterConfigJson {
             }
             lora = new LoraConfig(rank, alpha, dropout, targets);
         }
-        return new AdapterConfig(attention, featureMap, featureDim, window, affine, bias, softmaxLayers, lora);
+        int sparseCache = sparseCache(file, root, attention);
+        return new AdapterConfig(attention, featureMap, featureDim, window, affine, bias, softmaxLayers, lora, sparseCache);
+    }
+
+    /** Optional "sparse_cache": a non-negative integer, above zero only with hybrid_sw. */
+    private static int sparseCache(Path file, JsonNode root, AttentionKind attention) {
+        JsonNode value = root.get("sparse_cache");
+        if (value == null || value.isNull()) {
+            return 0;
+        }
+        int pairs = (int) JsonFields.integer(file, value, "sparse_cache", 0, Limits.MAX_TOKENS);
+        if (pairs > 0 && attention != AttentionKind.HYBRID_SW) {
+            throw BadInputException.at(file, "sparse_cache", "a sparse cache needs \"attention\": \"hybrid_sw\", found \""
+                    + attention.configName() + "\"");
+        }
+        return pairs;
     }
 
     public static String toJson(AdapterConfig c) {
@@ -121,6 +136,9 @@ public final class AdapterConfigJson {
         root.put("feature_map_bias", c.featureMapBias());
         ArrayNode layers = root.putArray("softmax_layers");
         c.softmaxLayers().forEach(layers::add);
+        if (c.sparseCache() > 0) {
+            root.put("sparse_cache", c.sparseCache()); // absent means 0: older readers still accept the file
+        }
         if (c.lora() == null) {
             root.putNull("lora");
         } else {

@@ -61,12 +61,14 @@ public final class ModelConfigReader {
         boolean attentionBias = JsonFields.bool(file, root, "attention_bias", "attention_bias", false);
         boolean bias = qwen || attentionBias;
         int vocab = positiveInt(file, root, "vocab_size");
+        int numLayers = positiveInt(file, root, "num_hidden_layers");
+        int[] window = slidingWindow(file, root, type);
         return new ModelConfig(
                 type,
                 vocab,
                 hidden,
                 positiveInt(file, root, "intermediate_size"),
-                positiveInt(file, root, "num_hidden_layers"),
+                numLayers,
                 heads,
                 kvHeads,
                 headDim,
@@ -79,7 +81,36 @@ public final class ModelConfigReader {
                 JsonFields.bool(file, root, "mlp_bias", "mlp_bias", false),
                 (int) JsonFields.integer(file, root, "bos_token_id", "bos_token_id", 0, vocab - 1, Math.min(1, vocab - 1)),
                 eosIds(file, root.get("eos_token_id"), vocab),
-                (int) JsonFields.integer(file, root, "max_position_embeddings", "max_position_embeddings", 1, Integer.MAX_VALUE, 4096));
+                (int) JsonFields.integer(file, root, "max_position_embeddings", "max_position_embeddings", 1, Integer.MAX_VALUE, 4096),
+                window[0],
+                window[1]);
+    }
+
+    /**
+     * {window, first windowed layer} as Hugging Face reads them. Mistral: {@code sliding_window}
+     * (null or absent = full attention) in every layer. Qwen2: only with
+     * {@code use_sliding_window} true, {@code sliding_window} (default 4096) in the layers from
+     * {@code max_window_layers} (default 28) on. Llama has no sliding window.
+     */
+    private static int[] slidingWindow(Path file, JsonNode root, String type) {
+        switch (type) {
+            case "mistral": {
+                if (!root.hasNonNull("sliding_window")) {
+                    return new int[] {0, 0};
+                }
+                return new int[] {positiveInt(file, root, "sliding_window"), 0};
+            }
+            case "qwen2": {
+                if (!JsonFields.bool(file, root, "use_sliding_window", "use_sliding_window", false)) {
+                    return new int[] {0, 0};
+                }
+                int window = root.hasNonNull("sliding_window") ? positiveInt(file, root, "sliding_window") : 4096;
+                int first = (int) JsonFields.integer(file, root, "max_window_layers", "max_window_layers", 0, Integer.MAX_VALUE, 28);
+                return new int[] {window, first};
+            }
+            default:
+                return new int[] {0, 0};
+        }
     }
 
     /** rms_norm_eps: positive (a zero epsilon divides by zero on an all-zero row) and small. */
