@@ -84,6 +84,8 @@ final class GenerateCommand implements Callable<Integer> {
             if (prompt.length == 0) {
                 throw new BadInputException(source + ": expected at least one token, found none");
             }
+            dev.lolcats4j.model.MemoryEstimate.checkContextFits(dev.lolcats4j.model.ModelConfigReader.read(model.modelDir()),
+                    model.modelDir().resolve("config.json"), model.computeType(), (long) prompt.length + maxNewTokens, "--max-new-tokens");
             DecoderModel m = model.load(err);
             sparseCache.apply(m);
             TokenIds.checkVocab(source, prompt, m.config().vocabSize());

@@ -160,6 +160,16 @@ class HostileInputTest {
         assertMentions(unchanged(huge, "score", "--model", huge.toString(), "--token-ids", "1,2"),
                 "config.json", "intermediate_size", "2147483647");
 
+        Path deep = Cli.copy(Cli.model(), tmp.resolve("deep"));
+        editJson(deep.resolve("config.json"), c -> {
+            c.put("hidden_size", 1024);
+            c.put("num_attention_heads", 8);
+            c.put("num_key_value_heads", 8);
+            c.put("num_hidden_layers", 32);
+        });
+        assertMentions(unchanged(deep, "generate", "--model", deep.toString(), "--token-ids", "1,2", "--max-new-tokens", "1048576"),
+                "--max-new-tokens", "key-value cache", "bytes");
+
         Path out = tmp.resolve("out");
         assertMentions(unchanged(tmp, "linearize", "--model", Cli.model().toString(), "--data", data().toString(), "--out",
                 out.toString(), "--seq-len", "1048576", "--batch", "256", "--micro-batch", "256"),

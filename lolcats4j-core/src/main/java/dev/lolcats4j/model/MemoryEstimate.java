@@ -110,6 +110,28 @@ public final class MemoryEstimate {
         }
     }
 
+    /**
+     * Refuses generation whose softmax key-value cache (every layer keeps keys and values of
+     * every position, in float32) plus the weights would not fit in RAM.
+     *
+     * @param tokens prompt plus new tokens
+     * @param flag the option that sets the length, for the message
+     */
+    public static void checkContextFits(ModelConfig c, Object file, ComputeType type, long tokens, String flag) {
+        checkModelFits(c, file, type); // the weights alone first, so that the message blames the right field
+        int bytes = type == ComputeType.BF16 ? 2 : 4;
+        double weights = weightBytes(c, bytes);
+        double cache = 2.0 * c.numLayers() * c.numKvHeads() * c.headDim() * 4 * tokens;
+        long ram = physicalBytes();
+        if (weights + cache > ram) {
+            throw new BadInputException(String.format(Locale.ROOT,
+                    "%s: %,d tokens would need about %,.0f bytes of key-value cache (num_hidden_layers %d x "
+                            + "num_key_value_heads %d x head_dim %d in %s) besides %,.0f bytes of weights, more than this "
+                            + "machine's %,d bytes of RAM",
+                    flag, tokens, cache, c.numLayers(), c.numKvHeads(), c.headDim(), file, weights, ram));
+        }
+    }
+
     private static void check(Object file, List<Term> terms, double extra, long ram, String what, String hint) {
         double total = terms.stream().mapToDouble(Term::bytes).sum() + extra;
         if (total <= ram) {
