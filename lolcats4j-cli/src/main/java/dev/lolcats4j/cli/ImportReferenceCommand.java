@@ -98,21 +98,25 @@ final class ImportReferenceCommand implements Callable<Integer> {
                 }
             }
         }
-        OutputFolder.check(out, force, model);
-        DecoderModel base = null;
-        if (model != null) {
-            long t = System.nanoTime();
-            base = ModelLoader.load(model, ComputeType.F32);
-            err.printf(Locale.ROOT, "loaded %s: %s, %d layers (%.1f s); checking shapes against it%n", model,
-                    base.config().modelType(), base.config().numLayers(), (System.nanoTime() - t) / 1e9);
-        }
-        err.printf(Locale.ROOT, "importing %s%s -> %s (%s, %s, F=%d, W=%d%s)%n", distill, lora == null ? "" : " + " + lora, out,
-                adapterConfig.attention().configName(), adapterConfig.featureMap().configName(), adapterConfig.featureDim(),
-                adapterConfig.windowSize(), adapterConfig.lora() == null ? "" : ", LoRA rank " + adapterConfig.lora().rank());
-        err.flush();
+        OutputFolder output = OutputFolder.of("--out", out).force(force)
+                .inputs("--distill", distill).inputs("--lora", lora).inputs("--config", config).inputs("--model", model);
+        output.check();
         AdapterConfig finalConfig = adapterConfig;
-        DecoderModel checkAgainst = base;
-        OutputFolder.write(out, force, tmp -> ReferenceImport.run(distill, lora, finalConfig, checkAgainst, tmp));
+        output.writeAtomically(tmp -> {
+            DecoderModel base = null;
+            if (model != null) {
+                long t = System.nanoTime();
+                base = ModelLoader.load(model, ComputeType.F32);
+                err.printf(Locale.ROOT, "loaded %s: %s, %d layers (%.1f s); checking shapes against it%n", model,
+                        base.config().modelType(), base.config().numLayers(), (System.nanoTime() - t) / 1e9);
+            }
+            err.printf(Locale.ROOT, "importing %s%s -> %s (%s, %s, F=%d, W=%d%s)%n", distill, lora == null ? "" : " + " + lora, out,
+                    finalConfig.attention().configName(), finalConfig.featureMap().configName(), finalConfig.featureDim(),
+                    finalConfig.windowSize(), finalConfig.lora() == null ? "" : ", LoRA rank " + finalConfig.lora().rank());
+            err.flush();
+            ReferenceImport.run(distill, lora, finalConfig, base, tmp);
+            return Main.EXIT_OK;
+        });
         err.println("wrote " + out);
         err.flush();
         return Main.EXIT_OK;
