@@ -34,6 +34,19 @@ public final class DataOptions {
             description = "Seed of the training order (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    /**
+     * Checks the --data paths before any work: each exists and is a regular file or a folder
+     * (never a FIFO or a device, which would block or never end).
+     */
+    void checkFiles() {
+        for (Path f : files) {
+            InputText.refuseSpecial("--data", f);
+            if (!java.nio.file.Files.exists(f)) {
+                throw new dev.lolcats4j.BadInputException("--data " + f + ": data file or folder not found");
+            }
+        }
+    }
+
     /** Tokenizes and packs the data, reporting counts on {@code status}. */
     PackedDataset load(Tokenizer tokenizer, PrintWriter status) {
         if (sequenceLength < 2) {

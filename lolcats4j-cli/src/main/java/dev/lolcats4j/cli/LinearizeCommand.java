@@ -141,6 +141,7 @@ public final class LinearizeCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter stdout = spec.commandLine().getOut();
+        data.checkFiles();
         boolean runTransfer = stage.equals("all") || stage.equals("transfer");
         boolean runLora = stage.equals("all") || stage.equals("lora");
         if (!runTransfer && !runLora) {

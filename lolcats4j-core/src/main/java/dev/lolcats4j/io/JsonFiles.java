@@ -16,6 +16,7 @@ public final class JsonFiles {
     private JsonFiles() {}
 
     public static JsonNode read(Path file) {
+        InputFiles.refuseLarger(file, InputFiles.MAX_JSON_BYTES);
         try {
             return JSON.readTree(file.toFile());
         } catch (JsonProcessingException e) {

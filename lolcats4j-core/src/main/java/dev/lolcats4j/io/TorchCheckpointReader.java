@@ -106,6 +106,7 @@ public final class TorchCheckpointReader {
     }
 
     private static Object readObject(Path file) {
+        InputFiles.refuseSpecial(file);
         if (!Files.isRegularFile(file)) {
             throw BadInputException.at(file, "file", "does not exist");
         }
