@@ -148,6 +148,32 @@ public final class Adapters {
         }
     }
 
+    /**
+     * Gives every LoLCATs layer a sparse cache of {@code cacheSize} pairs per key/value head (0
+     * removes it), keeping its trained parameters: the cache needs no training.
+     *
+     * @throws BadInputException if the model has no LoLCATs layer or its attention is not hybrid_sw
+     */
+    public static void setSparseCache(DecoderModel model, int cacheSize) {
+        if (cacheSize < 0) {
+            throw new BadInputException("--sparse-cache: expected >= 0 pairs, found " + cacheSize);
+        }
+        int converted = 0;
+        for (DecoderLayer layer : model.layers()) {
+            if (layer.attention() instanceof HybridAttention hybrid) {
+                if (cacheSize > 0 && hybrid.params().kind() != AttentionKind.HYBRID_SW) {
+                    throw new BadInputException("--sparse-cache: needs hybrid_sw attention, the adapter has "
+                            + hybrid.params().kind().configName());
+                }
+                layer.setAttention(hybrid.withSparseCache(cacheSize));
+                converted++;
+            }
+        }
+        if (converted == 0 && cacheSize > 0) {
+            throw new BadInputException("--sparse-cache: the model has no LoLCATs layer (give --adapter DIR)");
+        }
+    }
+
     /** Writes adapter.safetensors and lolcats_config.json, each atomically. */
     public static void save(DecoderModel model, AdapterConfig config, Path dir) {
         AtomicFiles.createDirectories(dir);
@@ -194,7 +220,7 @@ public final class Adapters {
 
     private static void install(DecoderLayer layer, AdapterConfig config, FeatureMap fq, FeatureMap fk, Tensor factors, int group) {
         HybridParams params = new HybridParams(config.attention(), config.windowSize(), fq, fk, factors, config.affineAttentionFactors());
-        layer.setAttention(new HybridAttention(params, group));
+        layer.setAttention(new HybridAttention(params, group, config.sparseCache()));
     }
 
     /**
