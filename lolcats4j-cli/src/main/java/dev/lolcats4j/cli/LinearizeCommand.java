@@ -110,7 +110,7 @@ public final class LinearizeCommand implements Callable<Integer> {
             description = "Projections that get LoRA (default: ${DEFAULT-VALUE}).")
     List<String> loraTargets;
 
-    @Option(names = "--train-feature-maps", description = "Keep training feature maps and window factors in stage 2.")
+    @Option(names = "--train-feature-maps", description = "Keep training in stage 2 what stage 1 trains: feature maps (and their biases) and window factors.")
     boolean trainFeatureMaps;
 
     @Option(names = "--batch", defaultValue = "8", description = "Sequences per optimiser step (default: ${DEFAULT-VALUE}).")
