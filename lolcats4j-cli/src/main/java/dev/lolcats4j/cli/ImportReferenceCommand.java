@@ -195,6 +195,7 @@ final class ImportReferenceCommand implements Callable<Integer> {
     }
 
     private static void requireFile(String flag, Path file) {
+        InputText.refuseSpecial(flag, file);
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(flag + " " + file + ": " + (Files.isDirectory(file) ? "expected a file, found a folder" : "file not found"));
         }

@@ -119,7 +119,7 @@ public final class LinearizeCommand implements Callable<Integer> {
             description = "Projections that get LoRA (default: ${DEFAULT-VALUE}).")
     List<String> loraTargets;
 
-    @Option(names = "--train-feature-maps", description = "Keep training feature maps and window factors in stage 2.")
+    @Option(names = "--train-feature-maps", description = "Keep training in stage 2 what stage 1 trains: feature maps (and their biases) and window factors.")
     boolean trainFeatureMaps;
 
     @Option(names = "--batch", converter = Flags.Positive.class, defaultValue = "8", description = "Sequences per optimiser step (default: ${DEFAULT-VALUE}).")
@@ -150,6 +150,7 @@ public final class LinearizeCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter stdout = spec.commandLine().getOut();
+        data.validate();
         boolean runTransfer = stage.equals("all") || stage.equals("transfer");
         boolean runLora = stage.equals("all") || stage.equals("lora");
         if (!runTransfer && !runLora) {

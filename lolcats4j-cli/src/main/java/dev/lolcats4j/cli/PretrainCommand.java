@@ -143,7 +143,10 @@ public final class PretrainCommand implements Callable<Integer> {
             }
         }
         try (Tokenizer tokenizer = HfTokenizer.load(tokenizerFolder)) {
-            ModelConfig config = configFile != null ? fromFile(configFile, tokenizer) : fromFlags(tokenizer);
+            // max_position_embeddings records the length it is trained at: RoPE positions
+            // beyond it were never seen, and eval's default context stays within it.
+            ModelConfig config = (configFile != null ? fromFile(configFile, tokenizer) : fromFlags(tokenizer))
+                    .withMaxPositionEmbeddings(data.sequenceLength);
             err.printf(Locale.ROOT, "model: %d layers, hidden %d, %d heads (%d kv), vocab %d, %,d parameters%n", config.numLayers(),
                     config.hiddenSize(), config.numHeads(), config.numKvHeads(), config.vocabSize(), config.parameterCount());
             PackedDataset dataset = data.load(tokenizer, err);
@@ -216,7 +219,7 @@ public final class PretrainCommand implements Callable<Integer> {
         }
         return new ModelConfig("llama", tokenizer.vocabSize(), hidden, intermediate, layers, heads, kvHeads, hidden / heads,
                 1e-5, 10000.0, null, false, false, false, false, tokenizer.bosId().orElse(0),
-                tokenizer.eosId().isPresent() ? List.of(tokenizer.eosId().getAsInt()) : List.of(), 4096);
+                tokenizer.eosId().isPresent() ? List.of(tokenizer.eosId().getAsInt()) : List.of(), data.sequenceLength);
     }
 
     private static ModelConfig fromFile(Path file, Tokenizer tokenizer) {
