@@ -32,10 +32,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--home", paramLabel = "DIR", description = "The lolcats4j checkout holding demo/ (default: set by the launcher).")
     Path home;
 
-    @Option(names = "--transfer-steps", defaultValue = "200", description = "Stage-1 steps (default: ${DEFAULT-VALUE}; 200 x 8 x 512 = 819k tokens).")
+    @Option(names = "--transfer-steps", converter = Flags.Positive.class, defaultValue = "200", description = "Stage-1 steps (default: ${DEFAULT-VALUE}; 200 x 8 x 512 = 819k tokens).")
     int transferSteps;
 
-    @Option(names = "--lora-steps", defaultValue = "100", description = "Stage-2 steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lora-steps", converter = Flags.Positive.class, defaultValue = "100", description = "Stage-2 steps (default: ${DEFAULT-VALUE}).")
     int loraSteps;
 
     @Option(names = "--resume", description = "Continue an interrupted demo run.")

@@ -35,7 +35,7 @@ import org.bytedeco.pytorch.Tensor;
  */
 public final class TrainLoop {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.lolcats4j.io.JsonFiles.strictMapper();
 
     private final Objective objective;
     private final PackedDataset data;
