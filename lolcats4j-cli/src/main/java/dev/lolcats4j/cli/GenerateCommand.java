@@ -84,9 +84,10 @@ final class GenerateCommand implements Callable<Integer> {
             if (prompt.length == 0) {
                 throw new BadInputException(source + ": expected at least one token, found none");
             }
+            // Checked against config.json before loading, so bad input prints nothing else.
+            TokenIds.checkVocab(source, prompt, dev.lolcats4j.model.ModelConfigReader.read(model.modelDir()).vocabSize());
             DecoderModel m = model.load(err);
             sparseCache.apply(m);
-            TokenIds.checkVocab(source, prompt, m.config().vocabSize());
             SamplingConfig sampling = new SamplingConfig(temperature, topP, seed, maxNewTokens);
             long start = System.nanoTime();
             int[] generated;
