@@ -47,7 +47,7 @@ public final class TaskFiles {
     public static final String PASSKEY = "passkey";
     public static final String MQAR = "mqar";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.lolcats4j.io.JsonFiles.strictMapper();
     private static final Map<String, Set<String>> OPTIONS = Map.of(
             MULTIPLE_CHOICE, Set.of("task", "name", "num_fewshot", "seed", "fewshot_delimiter"),
             PERPLEXITY, Set.of("task", "name", "files", "windows", "context", "stride"),

@@ -241,7 +241,7 @@ public final class Adapters {
                         + " for this model, found " + Arrays.toString(data.shape()));
             }
             used.add(name);
-            return Tensors.fromData(data).to(Tensors.F32);
+            return Tensors.requireFinite(Tensors.fromData(data).to(Tensors.F32), fileOf.apply(name), name);
         }
     }
 }

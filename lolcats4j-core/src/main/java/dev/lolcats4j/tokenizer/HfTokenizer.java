@@ -62,7 +62,7 @@ public final class HfTokenizer implements Tokenizer {
     static final String GENERATION_CONFIG_JSON = "generation_config.json";
     static final String CONFIG_JSON = "config.json";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.lolcats4j.io.JsonFiles.strictMapper();
 
     static {
         configureDjl();
@@ -344,6 +344,11 @@ public final class HfTokenizer implements Tokenizer {
             }
             ids.put(added.get("content").asText(), added.get("id").intValue());
         }
+        ids.forEach((token, id) -> {
+            if (id < 0) {
+                throw BadInputException.at(file, "model.vocab", "token \"" + token + "\" has the negative id " + id);
+            }
+        });
         return ids;
     }
 
