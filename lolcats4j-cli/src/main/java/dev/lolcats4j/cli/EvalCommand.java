@@ -72,7 +72,7 @@ final class EvalCommand implements Callable<Integer> {
         validate();
         model.validate();
         sparseCache.validate(model);
-        TaskFiles.readAll(tasks); // bad task files fail before any model is loaded
+        List<dev.lolcats4j.eval.EvalTask> parsed = TaskFiles.readAll(tasks); // bad task files fail before any model is loaded
         Path adapter = model.adapter;
         if (compare) {
             Optional<Path> found = Models.adapterFolder(model.modelDir(), adapter);
@@ -83,6 +83,16 @@ final class EvalCommand implements Callable<Integer> {
             if (found.get().toAbsolutePath().normalize().equals(model.modelDir().toAbsolutePath().normalize())) {
                 throw new BadInputException("--compare: " + model.modelDir() + " holds its own adapter (a merged folder?), "
                         + "so it has no base to compare with; use the base folder with --adapter DIR");
+            }
+        }
+        // Text tasks on a model without a tokenizer, too (not after loading it).
+        boolean hasTokenizer = java.nio.file.Files.isRegularFile(model.modelDir().resolve("tokenizer.json"));
+        for (dev.lolcats4j.eval.EvalTask task : parsed) {
+            if (!hasTokenizer && (task instanceof dev.lolcats4j.eval.EvalTask.MultipleChoiceTask
+                    || task instanceof dev.lolcats4j.eval.EvalTask.PerplexityTask
+                    || task instanceof dev.lolcats4j.eval.EvalTask.PasskeyTask p && p.mode().equals("text"))) {
+                throw new BadInputException(task.source() + ": task " + task.kind()
+                        + " needs the model's tokenizer.json, and the model folder has none");
             }
         }
         EvalOptions options = new EvalOptions(model.computeType(), maxBatchTokens, context, stride, numFewshot, seed,

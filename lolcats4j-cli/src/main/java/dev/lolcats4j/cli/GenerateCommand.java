@@ -84,11 +84,13 @@ final class GenerateCommand implements Callable<Integer> {
             if (prompt.length == 0) {
                 throw new BadInputException(source + ": expected at least one token, found none");
             }
-            dev.lolcats4j.model.MemoryEstimate.checkContextFits(dev.lolcats4j.model.ModelConfigReader.read(model.modelDir()),
+            // Checked against config.json before loading, so bad input prints nothing else.
+            dev.lolcats4j.model.ModelConfig config = dev.lolcats4j.model.ModelConfigReader.read(model.modelDir());
+            TokenIds.checkVocab(source, prompt, config.vocabSize());
+            dev.lolcats4j.model.MemoryEstimate.checkContextFits(config,
                     model.modelDir().resolve("config.json"), model.computeType(), (long) prompt.length + maxNewTokens, "--max-new-tokens");
             DecoderModel m = model.load(err);
             sparseCache.apply(m);
-            TokenIds.checkVocab(source, prompt, m.config().vocabSize());
             SamplingConfig sampling = new SamplingConfig(temperature, topP, seed, maxNewTokens);
             long start = System.nanoTime();
             int[] generated;

@@ -147,9 +147,10 @@ public final class PretrainCommand implements Callable<Integer> {
             // beyond it were never seen, and eval's default context stays within it.
             ModelConfig config = (configFile != null ? fromFile(configFile, tokenizer) : fromFlags(tokenizer))
                     .withMaxPositionEmbeddings(data.sequenceLength);
+            // The data first: a malformed line is reported before anything else is printed.
+            PackedDataset dataset = data.load(tokenizer, err);
             err.printf(Locale.ROOT, "model: %d layers, hidden %d, %d heads (%d kv), vocab %d, %,d parameters%n", config.numLayers(),
                     config.hiddenSize(), config.numHeads(), config.numKvHeads(), config.vocabSize(), config.parameterCount());
-            PackedDataset dataset = data.load(tokenizer, err);
             DecoderModel model = ModelFactory.random(config, ComputeType.F32, seed);
             int every = Math.max(1, steps / 10);
             TrainConfig train = new TrainConfig(steps, lr, weightDecay, batch, microBatch, "cosine",

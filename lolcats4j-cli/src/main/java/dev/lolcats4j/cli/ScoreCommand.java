@@ -72,9 +72,10 @@ final class ScoreCommand implements Callable<Integer> {
             if (ids.length < 2) {
                 throw new BadInputException(source + ": expected at least 2 tokens to score, found " + ids.length);
             }
+            // Checked against config.json before loading, so bad input prints nothing else.
+            TokenIds.checkVocab(source, ids, dev.lolcats4j.model.ModelConfigReader.read(model.modelDir()).vocabSize());
             DecoderModel m = model.load(err);
             sparseCache.apply(m);
-            TokenIds.checkVocab(source, ids, m.config().vocabSize());
             double[] logprobs = Scorer.logprobs(m, ids);
             double meanNll = Scorer.meanNll(logprobs);
             double perplexity = Math.exp(meanNll);

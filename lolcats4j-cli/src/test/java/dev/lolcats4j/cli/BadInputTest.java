@@ -38,9 +38,9 @@ class BadInputTest {
 
     @Test
     void tokenIdBeyondTheVocabularyNamesTheFlag() {
-        assertMentions(Cli.run("score", "--model", model(), "--token-ids", "1,2,256").assertBadInput(),
+        assertMentions(Cli.run("score", "--model", model(), "--token-ids", "1,2,256").assertOnlyBadInput(),
                 "--token-ids", "256", "vocab_size (256)");
-        assertMentions(Cli.run("generate", "--model", model(), "--token-ids", "999", "--max-new-tokens", "2").assertBadInput(),
+        assertMentions(Cli.run("generate", "--model", model(), "--token-ids", "999", "--max-new-tokens", "2").assertOnlyBadInput(),
                 "--token-ids", "999");
     }
 

@@ -77,7 +77,7 @@ class TrainingCommandsTest {
         assertTrue(message.contains("--adapter"), message);
         Path bad = tmp.resolve("bad.jsonl");
         Files.writeString(bad, "{\"text\": \"fine\"}\nnot json\n");
-        message = Cli.run("pretrain", "--data", bad.toString(), "--out", tmp.resolve("p").toString(), "--steps", "1").assertBadInput();
+        message = Cli.run("pretrain", "--data", bad.toString(), "--out", tmp.resolve("p").toString(), "--steps", "1").assertOnlyBadInput();
         assertTrue(message.contains("bad.jsonl:2"), message);
     }
 }
