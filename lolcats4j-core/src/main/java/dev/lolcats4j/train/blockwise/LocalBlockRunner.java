@@ -60,7 +60,8 @@ public final class LocalBlockRunner implements BlockRunner {
 
     private static BlockResult runOne(BlockJobSpec job, BlockProgress progress) {
         progress.onBlockStarted(job);
-        BlockResult result = BlockJob.run(job);
+        BlockResult result = BlockJob.run(job,
+                (step, max, train, eval, lr, tokensPerSecond) -> progress.onBlockStep(job, step, max, tokensPerSecond));
         progress.onBlockFinished(job, result);
         return result;
     }
