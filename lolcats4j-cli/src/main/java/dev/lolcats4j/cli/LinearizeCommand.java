@@ -14,7 +14,6 @@ import dev.lolcats4j.train.TrainListener;
 import dev.lolcats4j.train.blockwise.BlockJobSpec;
 import dev.lolcats4j.train.blockwise.BlockProgress;
 import dev.lolcats4j.train.blockwise.BlockResult;
-import dev.lolcats4j.train.blockwise.BlockRunners;
 import dev.lolcats4j.train.blockwise.HiddenStateCache;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -174,9 +173,6 @@ public final class LinearizeCommand implements Callable<Integer> {
                         HiddenStateCache.DEFAULT_SHARD_BYTES));
         // Every option is checked (against config.json too) before the data or any weights are read.
         options.validate(ModelConfigReader.read(model.modelDir()));
-        if (blockwise != null) {
-            BlockRunners.find(runner);
-        }
         Tokenizer tokenizer = model.tokenizer().orElseThrow(() -> new BadInputException(
                 model.modelDir().resolve("tokenizer.json") + ": not found; linearize needs the model's tokenizer to read --data"));
         PackedDataset dataset = data.load(tokenizer, err);

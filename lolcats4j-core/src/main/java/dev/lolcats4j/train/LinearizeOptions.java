@@ -133,6 +133,8 @@ public record LinearizeOptions(
             if (blockwise.shardBytes() < 1) {
                 throw new BadInputException("--cache-shard-bytes: expected a positive size, found " + blockwise.shardBytes());
             }
+            dev.lolcats4j.train.blockwise.BlockRunners.find(blockwise.runner())
+                    .validate(new dev.lolcats4j.train.blockwise.RunnerSettings(blockwise.master(), blockwise.parallelism()));
             Path cache = cacheDir().toAbsolutePath().normalize();
             if (cache.startsWith(modelDir.toAbsolutePath().normalize())) {
                 throw new BadInputException("--cache " + cacheDir() + ": inside the --model folder; give another folder");
