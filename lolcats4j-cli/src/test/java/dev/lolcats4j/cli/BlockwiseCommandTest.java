@@ -48,8 +48,10 @@ class BlockwiseCommandTest {
         assertTrue(Files.isRegularFile(out.resolve("cache/index.json")));
         Cli.run("score", "--model", teacher.toString(), "--adapter", out.toString(), "--text", "the whale", "--json").assertOk();
 
-        // A second run reuses every finished block.
-        Cli.Result again = Cli.run(args.toArray(String[]::new));
+        // A second run (--resume: the folder is not empty) reuses every finished block.
+        List<String> resume = new java.util.ArrayList<>(args);
+        resume.add("--resume");
+        Cli.Result again = Cli.run(resume.toArray(String[]::new));
         again.assertOk();
         assertTrue(again.out().contains("0 trained, 2 reused"), again.out());
     }

@@ -15,7 +15,10 @@ import dev.lolcats4j.train.blockwise.BlockwiseTransfer;
 import dev.lolcats4j.train.blockwise.HiddenStateCache;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.lolcats4j.io.Checksums;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Locale;
 import org.bytedeco.pytorch.global.torch;
@@ -82,6 +85,15 @@ public final class Linearization {
      * anything is loaded or written.
      */
     public static Result run(LinearizeOptions o, PackedDataset data, Listener listener) {
+        return run(o, data, listener, Map.of());
+    }
+
+    /**
+     * {@link #run(LinearizeOptions, PackedDataset, Listener)}, recording {@code identity} (what
+     * else the run depends on, e.g. the command line) in the stages' checkpoints, so that a
+     * resume with other settings is refused.
+     */
+    public static Result run(LinearizeOptions o, PackedDataset data, Listener listener, Map<String, String> identity) {
         ModelConfig modelConfig = ModelConfigReader.read(o.modelDir());
         o.validate(modelConfig);
         if (data.train().isEmpty()) {
@@ -104,7 +116,7 @@ public final class Linearization {
                 listener.message(String.format(Locale.ROOT, "[stage 1] %d steps of %d sequences x %d tokens, lr %.1e",
                         steps, o.batch(), data.train().get(0).tokens().length - 1, o.transferLr()));
                 transfer = new TrainLoop(new AttentionTransfer(model, conversion, o.attentionXent()), data, config,
-                        o.out().resolve("stage1"), listener.stage("stage 1")).run(o.resume());
+                        o.out().resolve("stage1"), listener.stage("stage 1"), identity).run(o.resume());
                 summary.add(String.format(Locale.ROOT,
                         "stage 1 (attention transfer): %d steps, %,d tokens, best held-out loss %.5f at step %d, %s",
                         transfer.steps(), transfer.trainTokens(), transfer.bestEvalLoss(), transfer.bestStep(),
@@ -128,8 +140,13 @@ public final class Linearization {
             int steps = o.loraSteps() != null ? o.loraSteps() : defaultSteps(data, o.batch(), 1);
             listener.message(String.format(Locale.ROOT, "[stage 2] %d steps of %d sequences x %d tokens, lr %.1e",
                     steps, o.batch(), data.train().get(0).tokens().length - 1, o.loraLr()));
+            Map<String, String> stage2Identity = new LinkedHashMap<>(identity);
+            if (o.runsTransfer()) {
+                // Stage 2 starts from stage 1's result: a resumed stage 2 must start from the same one.
+                stage2Identity.put("stage-1 adapter", Checksums.path(o.out().resolve("stage1/best")));
+            }
             lora = new TrainLoop(new LoraFinetune(model, withLora, o.trainFeatureMaps()), data, trainConfig(o, steps, o.loraLr()),
-                    o.out().resolve("stage2"), listener.stage("stage 2")).run(o.resume());
+                    o.out().resolve("stage2"), listener.stage("stage 2"), stage2Identity).run(o.resume());
             summary.add(String.format(Locale.ROOT,
                     "stage 2 (LoRA): %d steps, %,d tokens, best held-out loss %.5f (perplexity %.3f) at step %d, %s",
                     lora.steps(), lora.trainTokens(), lora.bestEvalLoss(), Math.exp(lora.bestEvalLoss()), lora.bestStep(),
