@@ -15,7 +15,13 @@ import dev.lolcats4j.model.MemoryEstimate;
 import dev.lolcats4j.model.ModelConfig;
 import dev.lolcats4j.model.ModelConfigReader;
 import dev.lolcats4j.tokenizer.Tokenizer;
-import dev.lolcats4j.train.AttentionTransfer;
+import dev.lolcats4j.train.LinearizeOptions;
+import dev.lolcats4j.train.Linearization;
+import dev.lolcats4j.train.TrainListener;
+import dev.lolcats4j.train.blockwise.BlockJobSpec;
+import dev.lolcats4j.train.blockwise.BlockProgress;
+import dev.lolcats4j.train.blockwise.BlockResult;
+import dev.lolcats4j.train.blockwise.HiddenStateCache;
 import dev.lolcats4j.train.LoraFinetune;
 import dev.lolcats4j.train.Objective;
 import dev.lolcats4j.train.TrainConfig;
@@ -146,11 +152,37 @@ public final class LinearizeCommand implements Callable<Integer> {
     @Option(names = "--seed", converter = Flags.Seed.class, defaultValue = "42", description = "Seed for initialisation (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--blockwise", paramLabel = "K",
+            description = "Block-wise stage 1: train blocks of K layers independently from cached teacher hidden states "
+                    + "(needs memory for K layers, not the whole model). Default: joint stage 1.")
+    Integer blockwise;
+
+    @Option(names = "--runner", defaultValue = "local", paramLabel = "local|spark",
+            description = "Where block jobs run with --blockwise: local (this process) or spark (needs lolcats4j-spark on the classpath) "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String runner;
+
+    @Option(names = "--master", paramLabel = "URL",
+            description = "Spark master URL for --runner spark (default local[*]; spark://HOST:PORT for a cluster).")
+    String master;
+
+    @Option(names = "--cache", paramLabel = "DIR",
+            description = "Hidden-state cache folder for --blockwise (default: OUT/cache); on a cluster, a path every executor sees. "
+                    + "An existing cache of the same model and data is reused.")
+    Path cache;
+
+    @Option(names = "--parallel-blocks", defaultValue = "1", paramLabel = "N",
+            description = "Blocks trained at once by the local runner (default: ${DEFAULT-VALUE}).")
+    int parallelBlocks;
+
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter stdout = spec.commandLine().getOut();
         data.validate();
+        if (blockwise == null && (cache != null || master != null || !runner.equals("local") || parallelBlocks != 1)) {
+            throw new BadInputException("--runner, --master, --cache and --parallel-blocks: only apply with --blockwise K");
+        }
         boolean runTransfer = stage.equals("all") || stage.equals("transfer");
         boolean runLora = stage.equals("all") || stage.equals("lora");
         if (!runTransfer && !runLora) {
@@ -164,6 +196,8 @@ public final class LinearizeCommand implements Callable<Integer> {
         }
         AdapterConfig config = runTransfer ? adapterConfig() : AdapterConfigJson.read(model.adapter);
         validateAgainstModel(config, runLora);
+        // The pipeline's own checks (block size, runner settings, --cache...) also run before anything is written.
+        options(out, config, runTransfer).validate(ModelConfigReader.read(model.modelDir()));
         OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "stage1", "stage2")
                 .inputs("--model", model.modelDir()).inputs("--adapter", model.adapter).inputs("--data", data.files);
         output.check();
@@ -178,49 +212,48 @@ public final class LinearizeCommand implements Callable<Integer> {
         }
         Tokenizer tokenizer = model.tokenizer().orElseThrow(() -> new BadInputException(
                 model.modelDir().resolve("tokenizer.json") + ": not found; linearize needs the model's tokenizer to read --data"));
-        // The teacher is the base model: an adapter, if given, is applied by the stages themselves.
-        DecoderModel m = model.loadBase(err);
         PackedDataset dataset = data.load(tokenizer, err);
-        List<String> summary = new ArrayList<>();
-        if (runTransfer) {
-            torch.manual_seed(seed);
-            Adapters.convert(m, config.withLora(null));
-            int steps = transferSteps != null ? transferSteps : defaultSteps(dataset, 2);
-            TrainResult r = train("stage 1", new AttentionTransfer(m, config.withLora(null), attentionXent), dataset, steps, transferLr,
-                    dir.resolve("stage1"), identity, err);
-            summary.add(String.format(Locale.ROOT, "stage 1 (attention transfer): %d steps, %,d tokens, best held-out loss %.5f at step %d, %s",
-                    r.steps(), r.trainTokens(), r.bestEvalLoss(), r.bestStep(), ProgressLine.duration(r.seconds())));
-            Adapters.load(m, dir.resolve("stage1/best"));
-            copyAdapter(dir.resolve("stage1/best"), dir);
-        } else {
-            Adapters.load(m, model.adapter);
-        }
-        if (runLora) {
-            LoraConfig lora = new LoraConfig(loraRank, loraAlpha, loraDropout, loraTargets);
-            for (String target : loraTargets) {
-                if (!LoraConfig.ALL_TARGETS.contains(target)) {
-                    throw new BadInputException("--lora-targets: expected names from " + LoraConfig.ALL_TARGETS + ", found \"" + target + "\"");
-                }
+        Linearization.Result result = Linearization.run(options(dir, config, runTransfer), dataset, new Linearization.Listener() {
+            @Override
+            public void message(String line) {
+                err.println(line);
+                err.flush();
             }
-            AdapterConfig withLora = AdapterConfigJson.read(runTransfer ? dir : model.adapter).withLora(lora);
-            Map<String, String> stage2Identity = new LinkedHashMap<>(identity);
-            if (runTransfer) {
-                // Stage 2 starts from stage 1's result: a resumed stage 2 must start from the same one.
-                stage2Identity.put("stage-1 adapter", Checksums.path(dir.resolve("stage1/best")));
+
+            @Override
+            public TrainListener stage(String label) {
+                return new ProgressLine(err, label);
             }
-            torch.manual_seed(seed + 1);
-            Adapters.addLora(m, withLora);
-            int steps = loraSteps != null ? loraSteps : defaultSteps(dataset, 1);
-            TrainResult r = train("stage 2", new LoraFinetune(m, withLora, trainFeatureMaps), dataset, steps, loraLr,
-                    dir.resolve("stage2"), stage2Identity, err);
-            summary.add(String.format(Locale.ROOT, "stage 2 (LoRA): %d steps, %,d tokens, best held-out loss %.5f (perplexity %.3f) at step %d, %s",
-                    r.steps(), r.trainTokens(), r.bestEvalLoss(), Math.exp(r.bestEvalLoss()), r.bestStep(), ProgressLine.duration(r.seconds())));
-            copyAdapter(dir.resolve("stage2/best"), dir);
-        }
-        summary.forEach(stdout::println);
+
+            @Override
+            public BlockProgress blocks() {
+                return new BlockProgress() {
+                    @Override
+                    public void onBlockFinished(BlockJobSpec job, BlockResult r) {
+                    }
+
+                    @Override
+                    public void onMessage(String line) {
+                        message(line);
+                    }
+                };
+            }
+        }, identity);
+        result.summary().forEach(stdout::println);
         stdout.println("adapter written to " + out + " (use: lolcats score --model " + model.modelDir() + " --adapter " + out + " ...)");
         stdout.flush();
         return Main.EXIT_OK;
+    }
+
+    /** The pipeline's options, writing into {@code dir}; {@code config} is the conversion (or the --adapter's for --stage lora). */
+    private LinearizeOptions options(Path dir, AdapterConfig config, boolean runTransfer) {
+        return new LinearizeOptions(model.modelDir(), model.computeType(), model.adapter, dir, stage, resume,
+                runTransfer ? config : AdapterConfig.defaults(),
+                new LoraConfig(loraRank, loraAlpha, loraDropout, loraTargets), transferSteps, transferLr, attentionXent,
+                loraSteps, loraLr, trainFeatureMaps, batch, microBatch, weightDecay, evalEvery, evalBatches, patience,
+                checkpointEvery, seed,
+                blockwise == null ? null : new LinearizeOptions.Blockwise(blockwise, runner, master, cache, parallelBlocks,
+                        HiddenStateCache.DEFAULT_SHARD_BYTES));
     }
 
     /**
@@ -249,19 +282,6 @@ public final class LinearizeCommand implements Callable<Integer> {
         MemoryEstimate.checkTrainingFits(mc, configFile, model.computeType(), false, data.sequenceLength, microBatch, attentionXent);
     }
 
-    private TrainResult train(String label, Objective objective, PackedDataset dataset, int steps, double lr, Path dir,
-            Map<String, String> identity, PrintWriter err) {
-        TrainConfig config = new TrainConfig(steps, lr, weightDecay, batch, microBatch, "plateau", 0, 1e-5, 0.1, patience, 0,
-                evalEvery, evalBatches, checkpointEvery, seed);
-        err.printf(Locale.ROOT, "[%s] %d steps of %d sequences x %d tokens, lr %.1e%n", label, steps, batch,
-                dataset.train().get(0).tokens().length - 1, lr);
-        return new TrainLoop(objective, dataset, config, dir, new ProgressLine(err, label), identity).run(resume);
-    }
-
-    private int defaultSteps(PackedDataset dataset, int epochs) {
-        return Math.max(1, (int) Math.ceil((double) dataset.train().size() * epochs / batch));
-    }
-
     private AdapterConfig adapterConfig() {
         if (featureDim < 1 || window < 1) {
             throw new BadInputException("--feature-dim and --window: expected positive integers");
@@ -269,13 +289,6 @@ public final class LinearizeCommand implements Callable<Integer> {
         Path flags = Path.of("command line");
         return new AdapterConfig(AttentionKind.parse(attention, flags), FeatureMapKind.parse(featureMap, flags), featureDim,
                 window, affine, featureMapBias, softmaxLayers, null);
-    }
-
-    private static void copyAdapter(Path from, Path to) {
-        for (String name : new String[] {Adapters.WEIGHTS_FILE, AdapterConfigJson.FILE_NAME}) {
-            Path source = from.resolve(name);
-            AtomicFiles.write(to.resolve(name), stream -> Files.copy(source, stream));
-        }
     }
 
 }
