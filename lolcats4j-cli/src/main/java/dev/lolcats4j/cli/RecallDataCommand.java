@@ -98,8 +98,8 @@ public final class RecallDataCommand implements Callable<Integer> {
         if (!Files.isRegularFile(corpus)) {
             throw new BadInputException("--corpus " + corpus + ": not a regular file");
         }
-        if (Files.isDirectory(out)) {
-            throw new BadInputException("--out " + out + ": is a folder, expected a file");
+        if (Files.exists(out) && !Files.isRegularFile(out)) {
+            throw new BadInputException("--out " + out + ": exists and is not a regular file (a folder or a device), expected a file");
         }
         if (Files.exists(out) && !force) {
             throw new BadInputException("--out " + out + ": exists (use --force to replace it)");

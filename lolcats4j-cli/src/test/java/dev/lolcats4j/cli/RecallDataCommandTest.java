@@ -69,5 +69,8 @@ class RecallDataCommandTest {
         Files.writeString(tmp.resolve("tiny.txt"), "too short");
         Cli.run("data", "recall", "--corpus", tmp.resolve("tiny.txt").toString(), "--out", out.toString()).assertBadInput();
         assertFalse(Files.exists(out));
+        String device = Cli.run("data", "recall", "--corpus", corpus.toString(), "--out", "/dev/null", "--force").assertBadInput();
+        assertTrue(device.contains("not a regular file"), device);
+        Cli.run("data", "recall", "--corpus", corpus.toString(), "--out", tmp.toString(), "--force").assertBadInput();
     }
 }
