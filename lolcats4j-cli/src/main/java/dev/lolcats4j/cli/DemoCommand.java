@@ -52,14 +52,19 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--home", paramLabel = "DIR", description = "The lolcats4j checkout holding demo/ (default: set by the launcher).")
     Path home;
 
-    @Option(names = "--transfer-steps", paramLabel = "N", description = "Stage-1 steps (default: recall 60, small 200).")
+    @Option(names = "--transfer-steps", paramLabel = "N", converter = Flags.Positive.class,
+            description = "Stage-1 steps (default: small 200 = 819k tokens, recall 60 = 492k tokens).")
     Integer transferSteps;
 
-    @Option(names = "--lora-steps", paramLabel = "N", description = "Stage-2 steps (default: recall 20, small 100).")
+    @Option(names = "--lora-steps", paramLabel = "N", converter = Flags.Positive.class,
+            description = "Stage-2 steps (default: small 100, recall 20).")
     Integer loraSteps;
 
     @Option(names = "--resume", description = "Continue an interrupted demo run.")
     boolean resume;
+
+    @Option(names = "--force", description = "Replace a non-empty --out folder.")
+    boolean force;
 
     @Override
     public Integer call() {
@@ -69,23 +74,23 @@ public final class DemoCommand implements Callable<Integer> {
             case "small" -> SMALL;
             default -> throw new BadInputException("--teacher: expected recall or small, found \"" + teacherName + "\"");
         };
-        if ((transferSteps != null && transferSteps < 1) || (loraSteps != null && loraSteps < 0)) {
-            throw new BadInputException("--transfer-steps / --lora-steps: expected >= 1 and >= 0");
-        }
-        int stage1 = transferSteps != null ? transferSteps : profile.transferSteps();
-        int stage2 = loraSteps != null ? loraSteps : profile.loraSteps();
         Path teacher = demo.resolve(profile.folder());
         if (!Files.isRegularFile(teacher.resolve("model.safetensors"))) {
             throw new BadInputException(teacher + ": bundled teacher not found (run from the lolcats4j checkout or pass --home)");
         }
-        if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new BadInputException("--out " + out + ": exists and is a file, expected a folder");
-        }
+        OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "adapter/stage1", "adapter/stage2").inputs("--home", demo);
+        output.check();
+        return output.writeInPlace(dir -> run(demo, dir, profile, teacher));
+    }
+
+    private int run(Path demo, Path dir, Profile profile, Path teacher) {
+        int stage1 = transferSteps != null ? transferSteps : profile.transferSteps();
+        int stage2 = loraSteps != null ? loraSteps : profile.loraSteps();
         Path train = demo.resolve("corpus/train.txt");
         Path heldOut = demo.resolve("corpus/heldout.txt");
         Path cloze = demo.resolve("tasks/cloze.jsonl");
         List<Path> recallTasks = List.of(demo.resolve("tasks/recall-passkey.jsonl"), demo.resolve("tasks/recall-mqar.jsonl"));
-        Path adapter = out.resolve("adapter");
+        Path adapter = dir.resolve("adapter");
         PrintWriter err = spec.commandLine().getErr();
         PrintStream stdout = System.out;
         PrintStream stderr = System.err;
@@ -94,12 +99,15 @@ public final class DemoCommand implements Callable<Integer> {
         Path data = train;
         if (profile == RECALL) {
             // The teacher's own kind of data (corpus plus recall sequences), from a seed it was not trained on.
-            data = out.resolve("data/linearize-mix.jsonl");
+            data = dir.resolve("data/linearize-mix.jsonl");
             if (!Files.isRegularFile(data)) {
                 err.println("== 0/4 linearization data: " + data);
                 err.flush();
-                check(Main.run(new String[] {"data", "recall", "--corpus", train.toString(), "--out", data.toString(),
-                    "--documents", "800", "--seed", "7", "--mix", "corpus=0.5,mqar=0.3,passkey=0.2"}, stderr, stderr), "data recall");
+                int code = Main.run(new String[] {"data", "recall", "--corpus", train.toString(), "--out", data.toString(),
+                    "--documents", "800", "--seed", "7", "--mix", "corpus=0.5,mqar=0.3,passkey=0.2"}, stderr, stderr);
+                if (code != Main.EXIT_OK) {
+                    return code;
+                }
             }
         }
 
@@ -113,7 +121,10 @@ public final class DemoCommand implements Callable<Integer> {
         if (resume) {
             linearize.add("--resume");
         }
-        check(Main.run(linearize.toArray(String[]::new), stdout, stderr), "linearize");
+        int code = Main.run(linearize.toArray(String[]::new), stdout, stderr);
+        if (code != Main.EXIT_OK) {
+            return code; // linearize has said why, in its one error line
+        }
         double linearizeSeconds = (System.nanoTime() - started) / 1e9;
 
         err.println("== 2/4 evaluate: teacher vs linearized vs untrained swap (perplexity, cloze, recall by distance)");
@@ -134,7 +145,7 @@ public final class DemoCommand implements Callable<Integer> {
         report.generateSamples(heldOut);
         report.timeDecoding();
 
-        Path reportDir = out.resolve("report");
+        Path reportDir = dir.resolve("report");
         err.println("== 4/4 report -> " + reportDir);
         err.flush();
         report.seconds = (System.nanoTime() - started) / 1e9;
@@ -142,8 +153,8 @@ public final class DemoCommand implements Callable<Integer> {
         stdout.println(report.markdownTable());
         stdout.println();
         stdout.println(report.samplesText());
-        stdout.println("demo finished in " + ProgressLine.duration(report.seconds) + ": report in " + reportDir
-                + " (report.md, summary.json, plots); adapter in " + adapter);
+        stdout.println("demo finished in " + ProgressLine.duration(report.seconds) + ": report in " + out.resolve("report")
+                + " (report.md, summary.json, plots); adapter in " + out.resolve("adapter"));
         return Main.EXIT_OK;
     }
 
@@ -154,11 +165,5 @@ public final class DemoCommand implements Callable<Integer> {
             throw new BadInputException(demo + ": bundled demo not found (run from the lolcats4j checkout or pass --home)");
         }
         return demo;
-    }
-
-    private static void check(int code, String step) {
-        if (code != Main.EXIT_OK) {
-            throw new IllegalStateException("demo: " + step + " failed with exit code " + code);
-        }
     }
 }

@@ -171,13 +171,15 @@ final class DemoReport {
         return s.toString().strip();
     }
 
+    /** Writes the folder at once (a hidden sibling renamed into place), replacing an earlier report. */
     void write(Path dir) {
-        OutputFolder.write(dir, true, tmp -> {
+        OutputFolder.of("--out", dir).force(true).writeAtomically(tmp -> {
             recallPlot(0, "passkey").write(tmp.resolve("recall_passkey.png"));
             recallPlot(1, "MQAR (4 key=value pairs)").write(tmp.resolve("recall_mqar.png"));
             decodePlots(tmp);
             AtomicFiles.writeString(tmp.resolve("summary.json"), Json.write(summary()) + "\n");
             AtomicFiles.writeString(tmp.resolve("report.md"), markdown());
+            return Main.EXIT_OK;
         });
     }
 
