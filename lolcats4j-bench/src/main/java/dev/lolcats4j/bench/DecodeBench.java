@@ -81,6 +81,32 @@ public final class DecodeBench {
         return new Result(rows);
     }
 
+    /**
+     * Decode ms/token (median of {@code steps}) and cache bytes of a softmax model and its
+     * linearized twin at each context: the linearized model's state after a real prefill of
+     * {@code context} random tokens, the softmax model's KV cache filled to that length.
+     */
+    public static List<Row> compare(DecoderModel softmax, DecoderModel linear, int[] contexts, int steps) {
+        Natives.init();
+        dev.lolcats4j.kernels.WarmUp.awaitReady();
+        List<Row> rows = new ArrayList<>();
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (int context : contexts) {
+                List<LayerCache> linearCaches = linear.newCaches();
+                prefill(linear, context, linearCaches);
+                List<LayerCache> softmaxCaches = softmax.newCaches();
+                fillKv(softmax, context, softmaxCaches);
+                double[] lin = steps(linear, linearCaches, context, steps);
+                double[] soft = steps(softmax, softmaxCaches, context, steps);
+                rows.add(new Row(context, Timing.round(Timing.median(lin), 3), Timing.round(Timing.median(soft), 3),
+                        bytes(linearCaches), bytes(softmaxCaches)));
+                linearCaches.clear();
+                softmaxCaches.clear();
+            }
+        }
+        return rows;
+    }
+
     /** Hybrid decode for many steps after a prefill, sampling VmRSS; the state must stay constant. */
     public static RssCheck rss(Options options) {
         Natives.init();

@@ -1,6 +1,11 @@
 package dev.lolcats4j.cli;
 
 import dev.lolcats4j.BadInputException;
+import dev.lolcats4j.eval.EvalOptions;
+import dev.lolcats4j.eval.EvalReport;
+import dev.lolcats4j.eval.EvalRunner;
+import dev.lolcats4j.eval.ModelScorer;
+import dev.lolcats4j.model.ComputeType;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -13,18 +18,33 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code lolcats demo}: the whole pipeline on the bundled teacher (a small byte-level Llama
- * pretrained by {@code lolcats pretrain} on Moby-Dick): linearize it (stage 1 + stage 2), compare
- * it with the teacher and with the untrained swap on held-out text and a cloze task, and
- * generate from both.
+ * {@code lolcats demo}: the whole pipeline on a bundled teacher: linearize it (stage 1 + stage
+ * 2), compare it with the teacher and with the untrained swap (held-out perplexity, a cloze
+ * task, recall probes by distance), time decoding, generate from all three, and write a report
+ * folder ({@link DemoReport}).
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"The whole pipeline on the bundled teacher: linearize, evaluate, generate.",
-                "Uses demo/ (a byte-level Llama pretrained on Moby-Dick and its corpus); takes a few minutes on 2 cores."})
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"The whole pipeline on a bundled teacher: linearize, evaluate (perplexity, recall by distance), "
+                + "time decoding, generate, and write a report folder (report.md, summary.json, PNG plots).",
+                "Uses demo/ (byte-level Llamas that lolcats pretrained, and their corpus)."})
 public final class DemoCommand implements Callable<Integer> {
+
+    /** What differs between the bundled teachers. */
+    record Profile(String name, String folder, int seqLen, int transferSteps, int loraSteps, int microBatch, int evalContext,
+            String budget) {}
+
+    static final Profile RECALL = new Profile("recall", "recall-teacher", 1024, 60, 20, 4, 1024,
+            "stage 1: 60 steps x 8 x 1024 = 492k tokens; stage 2: 20 LoRA steps x 8 x 1024 = 164k tokens");
+    static final Profile SMALL = new Profile("small", "teacher", 512, 200, 100, 8, 512,
+            "stage 1: 200 steps x 8 x 512 = 819k tokens; stage 2: 100 LoRA steps x 8 x 512 = 410k tokens");
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--teacher", defaultValue = "small", paramLabel = "small|recall",
+            description = "Which bundled teacher: small (0.8M parameters, Moby-Dick only, about 5 minutes on 2 cores) or recall "
+                    + "(5M, context 1024, pretrained with recall sequences; see demo/recall-teacher/README.md) (default: ${DEFAULT-VALUE}).")
+    String teacherName;
 
     @Option(names = "--out", defaultValue = "demo-out", paramLabel = "DIR", description = "Where results go (default: ${DEFAULT-VALUE}).")
     Path out;
@@ -32,11 +52,13 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--home", paramLabel = "DIR", description = "The lolcats4j checkout holding demo/ (default: set by the launcher).")
     Path home;
 
-    @Option(names = "--transfer-steps", converter = Flags.Positive.class, defaultValue = "200", description = "Stage-1 steps (default: ${DEFAULT-VALUE}; 200 x 8 x 512 = 819k tokens).")
-    int transferSteps;
+    @Option(names = "--transfer-steps", paramLabel = "N", converter = Flags.Positive.class,
+            description = "Stage-1 steps (default: small 200 = 819k tokens, recall 60 = 492k tokens).")
+    Integer transferSteps;
 
-    @Option(names = "--lora-steps", converter = Flags.Positive.class, defaultValue = "100", description = "Stage-2 steps (default: ${DEFAULT-VALUE}).")
-    int loraSteps;
+    @Option(names = "--lora-steps", paramLabel = "N", converter = Flags.Positive.class,
+            description = "Stage-2 steps (default: small 100, recall 20).")
+    Integer loraSteps;
 
     @Option(names = "--resume", description = "Continue an interrupted demo run.")
     boolean resume;
@@ -47,27 +69,55 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Path demo = demoFolder();
+        Profile profile = switch (teacherName) {
+            case "recall" -> RECALL;
+            case "small" -> SMALL;
+            default -> throw new BadInputException("--teacher: expected recall or small, found \"" + teacherName + "\"");
+        };
+        Path teacher = demo.resolve(profile.folder());
+        if (!Files.isRegularFile(teacher.resolve("model.safetensors"))) {
+            throw new BadInputException(teacher + ": bundled teacher not found (run from the lolcats4j checkout or pass --home)");
+        }
         OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "adapter/stage1", "adapter/stage2").inputs("--home", demo);
         output.check();
-        return output.writeInPlace(dir -> run(demo, dir));
+        return output.writeInPlace(dir -> run(demo, dir, profile, teacher));
     }
 
-    private int run(Path demo, Path dir) {
-        Path teacher = demo.resolve("teacher");
+    private int run(Path demo, Path dir, Profile profile, Path teacher) {
+        int stage1 = transferSteps != null ? transferSteps : profile.transferSteps();
+        int stage2 = loraSteps != null ? loraSteps : profile.loraSteps();
         Path train = demo.resolve("corpus/train.txt");
         Path heldOut = demo.resolve("corpus/heldout.txt");
         Path cloze = demo.resolve("tasks/cloze.jsonl");
+        List<Path> recallTasks = List.of(demo.resolve("tasks/recall-passkey.jsonl"), demo.resolve("tasks/recall-mqar.jsonl"));
         Path adapter = dir.resolve("adapter");
         PrintWriter err = spec.commandLine().getErr();
         PrintStream stdout = System.out;
         PrintStream stderr = System.err;
+        long started = System.nanoTime();
 
-        err.println("== 1/3 linearize " + teacher + " on " + train + " -> " + adapter);
+        Path data = train;
+        if (profile == RECALL) {
+            // The teacher's own kind of data (corpus plus recall sequences), from a seed it was not trained on.
+            data = dir.resolve("data/linearize-mix.jsonl");
+            if (!Files.isRegularFile(data)) {
+                err.println("== 0/4 linearization data: " + data);
+                err.flush();
+                int code = Main.run(new String[] {"data", "recall", "--corpus", train.toString(), "--out", data.toString(),
+                    "--documents", "800", "--seed", "7", "--mix", "corpus=0.5,mqar=0.3,passkey=0.2"}, stderr, stderr);
+                if (code != Main.EXIT_OK) {
+                    return code;
+                }
+            }
+        }
+
+        err.println("== 1/4 linearize " + teacher + " on " + data + " -> " + adapter);
         err.flush();
-        List<String> linearize = new ArrayList<>(List.of("linearize", "--model", teacher.toString(), "--data", train.toString(),
-                "--out", adapter.toString(), "--seq-len", "512", "--window", "64", "--feature-dim", "32",
-                "--transfer-steps", Integer.toString(transferSteps), "--lora-steps", Integer.toString(loraSteps),
-                "--lora-lr", "1e-3", "--eval-every", "25", "--checkpoint-every", "25", "--micro-batch", "8"));
+        List<String> linearize = new ArrayList<>(List.of("linearize", "--model", teacher.toString(), "--data", data.toString(),
+                "--out", adapter.toString(), "--seq-len", Integer.toString(profile.seqLen()), "--window", "64", "--feature-dim", "32",
+                "--transfer-steps", Integer.toString(stage1), "--lora-steps", Integer.toString(stage2),
+                "--lora-lr", "1e-3", "--eval-every", "25", "--checkpoint-every", "25", "--micro-batch",
+                Integer.toString(profile.microBatch())));
         if (resume) {
             linearize.add("--resume");
         }
@@ -75,42 +125,43 @@ public final class DemoCommand implements Callable<Integer> {
         if (code != Main.EXIT_OK) {
             return code; // linearize has said why, in its one error line
         }
+        double linearizeSeconds = (System.nanoTime() - started) / 1e9;
 
-        err.println("== 2/3 evaluate: teacher vs linearized vs untrained swap");
+        err.println("== 2/4 evaluate: teacher vs linearized vs untrained swap (perplexity, cloze, recall by distance)");
         err.flush();
-        code = Main.run(new String[] {"eval", "--model", teacher.toString(), "--adapter", adapter.toString(), "--task",
-                heldOut.toString(), cloze.toString(), "--compare", "--untrained", "--context", "512"}, stdout, stderr);
-        if (code != Main.EXIT_OK) {
-            return code;
-        }
+        EvalOptions textOptions = new EvalOptions(ComputeType.F32, ModelScorer.DEFAULT_MAX_BATCH_TOKENS, profile.evalContext(), 0,
+                null, 0L, line -> {
+                    err.println("[eval] " + line);
+                    err.flush();
+                });
+        EvalReport text = EvalRunner.compare(teacher, adapter, List.of(heldOut, cloze), true, textOptions);
+        EvalOptions recallOptions = new EvalOptions(ComputeType.F32, ModelScorer.DEFAULT_MAX_BATCH_TOKENS, 0, 0, null, 0L,
+                textOptions.log());
+        EvalReport recall = EvalRunner.compare(teacher, adapter, recallTasks, true, recallOptions);
 
-        String prompt = "Call me Ishmael. ";
-        for (String[] which : new String[][] {{"teacher (softmax attention)", null}, {"linearized (LoLCATs)", adapter.toString()}}) {
-            err.println("== 3/3 generate with the " + which[0]);
-            err.flush();
-            List<String> generate = new ArrayList<>(List.of("generate", "--model", teacher.toString(), "--prompt", prompt,
-                    "--max-new-tokens", "300", "--temperature", "0.7", "--seed", "1"));
-            if (which[1] != null) {
-                generate.addAll(List.of("--adapter", which[1]));
-            }
-            stdout.println("--- " + which[0] + ":");
-            stdout.print(prompt);
-            code = Main.run(generate.toArray(String[]::new), stdout, stderr);
-            if (code != Main.EXIT_OK) {
-                return code;
-            }
-            stdout.println();
-        }
-        Path shown = out.resolve("adapter");
-        stdout.println("demo finished: adapter in " + shown + " (training curves: " + shown.resolve("stage1/loss.png")
-                + ", " + shown.resolve("stage2/loss.png") + ")");
+        err.println("== 3/4 generate and time decoding");
+        err.flush();
+        DemoReport report = new DemoReport(profile, teacher, adapter, text, recall, stage1, stage2, linearizeSeconds);
+        report.generateSamples(heldOut);
+        report.timeDecoding();
+
+        Path reportDir = dir.resolve("report");
+        err.println("== 4/4 report -> " + reportDir);
+        err.flush();
+        report.seconds = (System.nanoTime() - started) / 1e9;
+        report.write(reportDir);
+        stdout.println(report.markdownTable());
+        stdout.println();
+        stdout.println(report.samplesText());
+        stdout.println("demo finished in " + ProgressLine.duration(report.seconds) + ": report in " + out.resolve("report")
+                + " (report.md, summary.json, plots); adapter in " + out.resolve("adapter"));
         return Main.EXIT_OK;
     }
 
     private Path demoFolder() {
         Path root = home != null ? home : Path.of(System.getProperty("lolcats.home", "."));
         Path demo = root.resolve("demo");
-        if (!Files.isDirectory(demo.resolve("teacher"))) {
+        if (!Files.isDirectory(demo)) {
             throw new BadInputException(demo + ": bundled demo not found (run from the lolcats4j checkout or pass --home)");
         }
         return demo;

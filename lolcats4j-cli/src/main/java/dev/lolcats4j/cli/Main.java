@@ -33,6 +33,7 @@ import picocli.CommandLine.ScopeType;
             MergeCommand.class,
             ImportReferenceCommand.class,
             DemoCommand.class,
+            DataCommand.class,
         })
 public final class Main implements Callable<Integer> {
 

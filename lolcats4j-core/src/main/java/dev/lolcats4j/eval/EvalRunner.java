@@ -112,6 +112,10 @@ public final class EvalRunner {
             TaskResult r = switch (task) {
                 case EvalTask.MultipleChoiceTask t -> multipleChoice(scorer, needTokenizer(tokenizer, t), t, maxPositions, options);
                 case EvalTask.PerplexityTask t -> perplexity(scorer, needTokenizer(tokenizer, t), t, maxPositions, options);
+                case EvalTask.PasskeyTask t when t.recall() != null -> recall(scorer, needTokenizer(tokenizer, t), t, t.recall(),
+                        t.trials(), t.seed(), maxPositions, options, (text, tok, d, max, random) -> RecallProbes.passkeyAtDistance(text, tok, d, max, random));
+                case EvalTask.MqarTask t when t.recall() != null -> recall(scorer, needTokenizer(tokenizer, t), t, t.recall(),
+                        t.trials(), t.seed(), maxPositions, options, (text, tok, d, max, random) -> RecallProbes.mqarAtDistance(text, tok, t.pairs(), d, max, random));
                 case EvalTask.PasskeyTask t -> passkey(scorer, tokenizer, bos, t, options);
                 case EvalTask.MqarTask t -> mqar(scorer, bos, t, options);
             };
@@ -211,6 +215,53 @@ public final class EvalRunner {
         RecallProbes.ProbeFactory factory = (length, random) -> RecallProbes.mqar(length, t.pairs(), scorer.vocabSize(), t.minId(), bos, random);
         return probeResult(t, RecallProbes.evaluate(scorer, t.lengths(), t.trials(), o.seed() != null ? o.seed() : t.seed(),
                 wrap(t, factory)), t.trials(), "ids");
+    }
+
+    /** Makes one recall-format probe at a distance. */
+    @FunctionalInterface
+    private interface DistanceProbe {
+        RecallProbes.Probe make(dev.lolcats4j.data.RecallText text, Tokenizer tokenizer, int distance, int maxTokens,
+                java.util.SplittableRandom random);
+    }
+
+    /**
+     * Recall-format probes: accuracy per distance ({@code acc@dD}), then the means inside
+     * ({@code acc_inside}, distance below the window) and beyond the window ({@code acc_beyond}).
+     */
+    private static TaskResult recall(SequenceScorer scorer, Tokenizer tok, EvalTask t, EvalTask.RecallFormat format, int trials,
+            long taskSeed, int maxPositions, EvalOptions o, DistanceProbe probe) {
+        String corpus;
+        try {
+            corpus = Files.readString(format.filler(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new BadInputException(format.filler() + ": cannot read as UTF-8 text: " + e.getMessage(), e);
+        }
+        dev.lolcats4j.data.RecallText text = new dev.lolcats4j.data.RecallText(corpus);
+        int maxTokens = o.context() > 0 ? Math.min(o.context(), maxPositions) : maxPositions;
+        RecallProbes.Result r = RecallProbes.evaluate(scorer, format.distances(), trials, o.seed() != null ? o.seed() : taskSeed,
+                wrap(t, (distance, random) -> probe.make(text, tok, distance, maxTokens, random)));
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        double inside = 0;
+        double beyond = 0;
+        int nInside = 0;
+        int nBeyond = 0;
+        for (Map.Entry<Integer, Double> e : r.accuracyByLength().entrySet()) {
+            metrics.put("acc@d" + e.getKey(), e.getValue());
+            if (e.getKey() < format.window()) {
+                inside += e.getValue();
+                nInside++;
+            } else {
+                beyond += e.getValue();
+                nBeyond++;
+            }
+        }
+        metrics.put("acc_inside", nInside == 0 ? Double.NaN : inside / nInside);
+        metrics.put("acc_beyond", nBeyond == 0 ? Double.NaN : beyond / nBeyond);
+        metrics.put("acc_mean", r.meanAccuracy());
+        Map<String, Long> counts = new LinkedHashMap<>();
+        counts.put("trials_per_distance", (long) trials);
+        counts.put("window", (long) format.window());
+        return new TaskResult(t.name(), t.kind(), t.source(), metrics, counts);
     }
 
     private static RecallProbes.ProbeFactory wrap(EvalTask t, RecallProbes.ProbeFactory f) {

@@ -56,7 +56,7 @@ public sealed interface EvalTask {
      * "auto" picks text when the model has a tokenizer.
      */
     record PasskeyTask(String name, Path source, List<Integer> lengths, int trials, long seed, int digits, String mode,
-            int minId) implements EvalTask {
+            int minId, RecallFormat recall) implements EvalTask {
         public PasskeyTask {
             lengths = List.copyOf(lengths);
         }
@@ -67,9 +67,21 @@ public sealed interface EvalTask {
         }
     }
 
+    /**
+     * Mode "recall": probes in the text format of {@link dev.lolcats4j.data.RecallText} (what the
+     * recall teacher was pretrained on), at controlled retrieval distances instead of lengths,
+     * with filler from a held-out text; accuracy is reported per distance and inside / beyond
+     * the sliding window of {@code window} tokens.
+     */
+    record RecallFormat(List<Integer> distances, Path filler, int window) {
+        public RecallFormat {
+            distances = List.copyOf(distances);
+        }
+    }
+
     /** Multi-query associative recall at each length; {@code pairs} 0 fills the sequence. */
-    record MqarTask(String name, Path source, List<Integer> lengths, int trials, long seed, int pairs, int minId)
-            implements EvalTask {
+    record MqarTask(String name, Path source, List<Integer> lengths, int trials, long seed, int pairs, int minId,
+            RecallFormat recall) implements EvalTask {
         public MqarTask {
             lengths = List.copyOf(lengths);
         }

@@ -195,6 +195,72 @@ public final class RecallProbes {
         return java.util.Arrays.copyOf(pool, k);
     }
 
+    // ---------------------------------------------------------------- recall text (distance-controlled)
+
+    /**
+     * A passkey probe in the recall teacher's text format ({@link dev.lolcats4j.data.RecallText}):
+     * filler from {@code text}'s corpus, the answer exactly {@code distance} characters after the
+     * needle's key, at most {@code maxTokens} tokens long.
+     */
+    public static Probe passkeyAtDistance(dev.lolcats4j.data.RecallText text, Tokenizer tokenizer, int distance, int maxTokens,
+            SplittableRandom random) {
+        int fixed = dev.lolcats4j.data.RecallText.passkeyChars(distance);
+        return textProbe(text.passkey(fixed + lead(fixed, maxTokens, random), distance, random), tokenizer, maxTokens);
+    }
+
+    /**
+     * An MQAR probe in the recall teacher's text format: {@code pairs} key=value pairs, filler,
+     * then the queries in the list's order, so that every answer is exactly {@code distance}
+     * characters after its value in the list; at most {@code maxTokens} tokens long.
+     */
+    public static Probe mqarAtDistance(dev.lolcats4j.data.RecallText text, Tokenizer tokenizer, int pairs, int distance, int maxTokens,
+            SplittableRandom random) {
+        int gap = distance - dev.lolcats4j.data.RecallText.minMqarDistance(pairs);
+        if (gap < 0) {
+            throw new BadInputException("mqar: distance " + distance + " is shorter than " + pairs + " pairs allow (at least "
+                    + dev.lolcats4j.data.RecallText.minMqarDistance(pairs) + ")");
+        }
+        int fixed = dev.lolcats4j.data.RecallText.mqarChars(pairs, gap);
+        return textProbe(text.mqar(fixed + lead(fixed, maxTokens, random), pairs, gap, false, random), tokenizer, maxTokens);
+    }
+
+    /** Up to 32 characters of filler before the recall part, as long as the probe still fits. */
+    private static int lead(int fixedChars, int maxTokens, SplittableRandom random) {
+        int room = Math.min(32, maxTokens - 2 - fixedChars);
+        return room <= 0 ? 0 : random.nextInt(room + 1);
+    }
+
+    /**
+     * Tokenizes a recall document and maps its answers' character spans to token spans (each
+     * prefix is encoded on its own; a tokenizer whose tokens cross an answer's boundary is
+     * refused, which never happens with the byte-level tokenizer).
+     */
+    static Probe textProbe(dev.lolcats4j.data.RecallText.Document doc, Tokenizer tokenizer, int maxTokens) {
+        int[] ids = tokenizer.encode(doc.text());
+        if (ids.length > maxTokens) {
+            throw new BadInputException("recall probe: " + ids.length + " tokens do not fit the model's " + maxTokens
+                    + " positions (use shorter distances)");
+        }
+        List<int[]> spans = new ArrayList<>();
+        for (dev.lolcats4j.data.RecallText.Answer a : doc.answers()) {
+            int start = prefixTokens(tokenizer, doc.text(), a.start(), ids);
+            int end = prefixTokens(tokenizer, doc.text(), a.end(), ids);
+            if (end <= start || start < 1) {
+                throw new BadInputException("recall probe: the tokenizer merges an answer with its context");
+            }
+            spans.add(new int[] {start, end});
+        }
+        return new Probe(ids, spans);
+    }
+
+    private static int prefixTokens(Tokenizer tokenizer, String text, int chars, int[] all) {
+        int[] prefix = tokenizer.encode(text.substring(0, chars));
+        if (!java.util.Arrays.equals(prefix, 0, prefix.length, all, 0, prefix.length)) {
+            throw new BadInputException("recall probe: the tokenizer merges an answer with its context");
+        }
+        return prefix.length;
+    }
+
     // ---------------------------------------------------------------- scoring
 
     /** Builds probes for a length and trial. */

@@ -35,7 +35,13 @@ import java.util.Set;
  *   <li>passkey: {@code lengths} ([256,512,1024,2048]), {@code trials} (10), {@code seed} (0),
  *       {@code digits} (5), {@code mode} ("auto" | "text" | "ids"), {@code min_id} (3)
  *   <li>mqar: {@code lengths} ([64,128,256,512]), {@code trials} (10), {@code seed} (0),
- *       {@code pairs} (0 = (length-1)/4), {@code min_id} (3)
+ *       {@code pairs} (0 = (length-1)/4), {@code min_id} (3), {@code mode} ("ids" | "recall")
+ *   <li>passkey and mqar with {@code "mode": "recall"}: probes in the recall teacher's text format
+ *       ({@link dev.lolcats4j.data.RecallText}) at controlled distances: {@code distances}
+ *       ([60,128,256,512,960], characters = byte tokens from the earlier copy to the answer),
+ *       {@code filler} (required: a held-out text file, relative to the task file),
+ *       {@code window} (64: distances below it count as inside the sliding window), mqar
+ *       {@code pairs} (4); no {@code lengths}
  * </ul>
  * passkey and mqar are synthetic: their files hold only the header. Errors name the file and
  * line; a task with no items (and, for perplexity, no files) is an error.
@@ -51,8 +57,8 @@ public final class TaskFiles {
     private static final Map<String, Set<String>> OPTIONS = Map.of(
             MULTIPLE_CHOICE, Set.of("task", "name", "num_fewshot", "seed", "fewshot_delimiter"),
             PERPLEXITY, Set.of("task", "name", "files", "windows", "context", "stride"),
-            PASSKEY, Set.of("task", "name", "lengths", "trials", "seed", "digits", "mode", "min_id"),
-            MQAR, Set.of("task", "name", "lengths", "trials", "seed", "pairs", "min_id"));
+            PASSKEY, Set.of("task", "name", "lengths", "trials", "seed", "digits", "mode", "min_id", "distances", "filler", "window"),
+            MQAR, Set.of("task", "name", "lengths", "trials", "seed", "pairs", "min_id", "mode", "distances", "filler", "window"));
     private static final Set<String> MC_FIELDS = Set.of("context", "choices", "gold");
     private static final Set<String> TEXT_FIELDS = Set.of("text");
 
@@ -200,19 +206,55 @@ public final class TaskFiles {
             case PASSKEY -> {
                 noItems(file, items, kind);
                 String mode = o.string("mode", "auto");
-                if (!Set.of("auto", "text", "ids").contains(mode)) {
-                    throw at(file, headerLine, "mode: expected \"auto\", \"text\" or \"ids\", found \"" + mode + "\"");
+                if (!Set.of("auto", "text", "ids", "recall").contains(mode)) {
+                    throw at(file, headerLine, "mode: expected \"auto\", \"text\", \"ids\" or \"recall\", found \"" + mode + "\"");
                 }
                 yield new EvalTask.PasskeyTask(name, file, o.lengths(List.of(256, 512, 1024, 2048)), o.integer("trials", 10, 1),
-                        o.longValue("seed", 0), o.integer("digits", 5, 1), mode, o.integer("min_id", 3, 0));
+                        o.longValue("seed", 0), o.integer("digits", 5, 1), mode, o.integer("min_id", 3, 0),
+                        recallFormat(o, mode, dev.lolcats4j.data.RecallText.minPasskeyDistance()));
             }
             case MQAR -> {
                 noItems(file, items, kind);
+                String mode = o.string("mode", "ids");
+                if (!Set.of("ids", "recall").contains(mode)) {
+                    throw at(file, headerLine, "mode: expected \"ids\" or \"recall\", found \"" + mode + "\"");
+                }
+                int pairs = o.integer("pairs", mode.equals("recall") ? 4 : 0, 0);
+                if (mode.equals("recall") && (pairs < 1 || pairs > dev.lolcats4j.data.RecallText.MAX_PAIRS)) {
+                    throw at(file, headerLine, "pairs: expected 1.." + dev.lolcats4j.data.RecallText.MAX_PAIRS + " in recall mode, found " + pairs);
+                }
                 yield new EvalTask.MqarTask(name, file, o.lengths(List.of(64, 128, 256, 512)), o.integer("trials", 10, 1),
-                        o.longValue("seed", 0), o.integer("pairs", 0, 0), o.integer("min_id", 3, 0));
+                        o.longValue("seed", 0), pairs, o.integer("min_id", 3, 0),
+                        recallFormat(o, mode, dev.lolcats4j.data.RecallText.minMqarDistance(Math.max(1, pairs))));
             }
             default -> throw new IllegalStateException(kind);
         };
+    }
+
+    /** The recall-mode options; null in other modes, where they are refused. */
+    private static EvalTask.RecallFormat recallFormat(Options o, String mode, int minDistance) {
+        boolean recall = mode.equals("recall");
+        for (String key : List.of("distances", "filler", "window")) {
+            if (!recall && o.get(key) != null) {
+                throw at(o.file(), o.line(), key + ": only allowed with \"mode\": \"recall\"");
+            }
+        }
+        if (!recall) {
+            return null;
+        }
+        if (o.get("lengths") != null) {
+            throw at(o.file(), o.line(), "lengths: recall mode takes \"distances\" instead");
+        }
+        List<Integer> distances = o.integers("distances", List.of(Math.max(minDistance, 60), 128, 256, 512, 960), minDistance);
+        String filler = o.string("filler", null);
+        if (filler == null) {
+            throw at(o.file(), o.line(), "filler: recall mode needs a text file for the filler (held-out text), relative to the task file");
+        }
+        Path path = o.file().toAbsolutePath().getParent().resolve(filler);
+        if (!Files.isRegularFile(path)) {
+            throw at(o.file(), o.line(), "filler: no such file " + path);
+        }
+        return new EvalTask.RecallFormat(distances, path, o.integer("window", 64, 1));
     }
 
     private record Line(int line, JsonNode node) {}
@@ -302,14 +344,18 @@ public final class TaskFiles {
         }
 
         List<Integer> lengths(List<Integer> fallback) {
-            JsonNode v = get("lengths");
+            return integers("lengths", fallback, 8);
+        }
+
+        List<Integer> integers(String key, List<Integer> fallback, int min) {
+            JsonNode v = get(key);
             if (v == null) {
                 return fallback;
             }
             List<Integer> out = new ArrayList<>();
             if (v.isArray()) {
                 for (JsonNode n : v) {
-                    if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() < 8) {
+                    if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() < min) {
                         out = null;
                         break;
                     }
@@ -317,7 +363,7 @@ public final class TaskFiles {
                 }
             }
             if (out == null || out.isEmpty() || !v.isArray()) {
-                throw at(file, line, "lengths: expected a non-empty array of integers >= 8, found " + v);
+                throw at(file, line, key + ": expected a non-empty array of integers >= " + min + ", found " + v);
             }
             return out;
         }

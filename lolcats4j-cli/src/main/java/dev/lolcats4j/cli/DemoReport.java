@@ -1,0 +1,331 @@
+package dev.lolcats4j.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lolcats4j.bench.DecodeBench;
+import dev.lolcats4j.data.RecallText;
+import dev.lolcats4j.eval.EvalReport;
+import dev.lolcats4j.eval.EvalRunner;
+import dev.lolcats4j.eval.RecallProbes;
+import dev.lolcats4j.eval.TaskResult;
+import dev.lolcats4j.generate.Generator;
+import dev.lolcats4j.generate.SamplingConfig;
+import dev.lolcats4j.io.AtomicFiles;
+import dev.lolcats4j.lolcats.AdapterConfig;
+import dev.lolcats4j.lolcats.AdapterConfigJson;
+import dev.lolcats4j.lolcats.Adapters;
+import dev.lolcats4j.lolcats.Models;
+import dev.lolcats4j.model.ComputeType;
+import dev.lolcats4j.model.DecoderModel;
+import dev.lolcats4j.model.ModelLoader;
+import dev.lolcats4j.tokenizer.Tokenizer;
+import dev.lolcats4j.tokenizer.Tokenizers;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+/**
+ * The demo's report folder: report.md (tables, samples, what the numbers mean), summary.json
+ * (the same numbers for scripts), and PNG plots of recall accuracy by distance and of decode
+ * cost at growing context. Filled by {@link DemoCommand} step by step, written at once.
+ */
+final class DemoReport {
+
+    /** The three models of the comparison, in report order, with their run labels in EvalReport. */
+    static final String[][] MODELS = {{"teacher", EvalRunner.BASE}, {"linearized", EvalRunner.LINEARIZED},
+        {"swapped", EvalRunner.UNTRAINED}};
+    static final int WINDOW = 64;
+    static final int[] DECODE_CONTEXTS = {256, 1024, 4096, 16384};
+    static final String PROMPT = "Call me Ishmael. ";
+
+    private final DemoCommand.Profile profile;
+    private final Path teacher;
+    private final Path adapter;
+    private final EvalReport text;
+    private final EvalReport recall;
+    private final int stage1Steps;
+    private final int stage2Steps;
+    private final double linearizeSeconds;
+    private final Map<String, String> samples = new LinkedHashMap<>();
+    private final Map<String, String> passkeyAnswers = new LinkedHashMap<>();
+    private String passkeyExpected = "";
+    private int passkeyDistance;
+    private List<DecodeBench.Row> decode = List.of();
+    double seconds;
+
+    DemoReport(DemoCommand.Profile profile, Path teacher, Path adapter, EvalReport text, EvalReport recall, int stage1Steps,
+            int stage2Steps, double linearizeSeconds) {
+        this.profile = profile;
+        this.teacher = teacher;
+        this.adapter = adapter;
+        this.text = text;
+        this.recall = recall;
+        this.stage1Steps = stage1Steps;
+        this.stage2Steps = stage2Steps;
+        this.linearizeSeconds = linearizeSeconds;
+    }
+
+    /** The three models in report order (teacher, linearized, untrained swap seeded like eval's). */
+    private List<DecoderModel> models(ComputeType type) {
+        AdapterConfig config = AdapterConfigJson.read(adapter);
+        DecoderModel swapped = ModelLoader.load(teacher, type);
+        org.bytedeco.pytorch.global.torch.manual_seed(0);
+        Adapters.convert(swapped, config);
+        return List.of(ModelLoader.load(teacher, type), Models.open(teacher, adapter, type), swapped);
+    }
+
+    /** A sampled continuation of {@link #PROMPT} and a greedy answer to one held-out passkey question per model. */
+    void generateSamples(Path heldOut) {
+        try (Tokenizer tok = Tokenizers.forModel(teacher).orElseThrow()) {
+            String corpus = Files.readString(heldOut, StandardCharsets.UTF_8);
+            passkeyDistance = 512;
+            RecallProbes.Probe probe = RecallProbes.passkeyAtDistance(new RecallText(corpus), tok, passkeyDistance, 1024,
+                    new SplittableRandom(99));
+            int[] span = probe.answerSpans().get(0);
+            int[] question = java.util.Arrays.copyOf(probe.ids(), span[0]);
+            passkeyExpected = tok.decode(java.util.Arrays.copyOfRange(probe.ids(), span[0], span[1]));
+            List<DecoderModel> models = models(ComputeType.F32);
+            for (int i = 0; i < MODELS.length; i++) {
+                Generator generator = new Generator(models.get(i));
+                int[] ids = generator.generate(tok.encode(PROMPT), new SamplingConfig(0.7, 1.0, 1, 240), null);
+                samples.put(MODELS[i][0], PROMPT + tok.decode(ids));
+                int[] answer = generator.generate(question, SamplingConfig.greedy(span[1] - span[0]), null);
+                passkeyAnswers.put(MODELS[i][0], tok.decode(answer));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(heldOut + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Decode ms/token and cache bytes, teacher (KV cache) vs linearized (constant state), bf16. */
+    void timeDecoding() {
+        DecoderModel softmax = ModelLoader.load(teacher, ComputeType.BF16);
+        DecoderModel linear = Models.open(teacher, adapter, ComputeType.BF16);
+        decode = DecodeBench.compare(softmax, linear, DECODE_CONTEXTS, 24);
+    }
+
+    // ---------------------------------------------------------------- numbers
+
+    private double perplexity(String run) {
+        return metric(text, run, 0, "token_perplexity");
+    }
+
+    private static double metric(EvalReport report, String run, int task, String name) {
+        List<TaskResult> results = report.runs().get(run);
+        return results == null ? Double.NaN : results.get(task).metrics().getOrDefault(name, Double.NaN);
+    }
+
+    /** Accuracy by distance of one recall task (0 = passkey, 1 = mqar) for one run. */
+    private Map<Integer, Double> byDistance(String run, int task) {
+        Map<Integer, Double> out = new TreeMap<>();
+        recall.runs().get(run).get(task).metrics().forEach((k, v) -> {
+            if (k.startsWith("acc@d")) {
+                out.put(Integer.parseInt(k.substring(5)), v);
+            }
+        });
+        return out;
+    }
+
+    double gapClosed() {
+        return EvalReport.gapClosed(perplexity(EvalRunner.BASE), perplexity(EvalRunner.LINEARIZED), perplexity(EvalRunner.UNTRAINED));
+    }
+
+    // ---------------------------------------------------------------- outputs
+
+    /** The headline table: one row per model. */
+    String markdownTable() {
+        StringBuilder s = new StringBuilder();
+        s.append("| model | held-out perplexity | cloze acc_norm | passkey inside / beyond W | MQAR inside / beyond W |\n");
+        s.append("|---|---:|---:|---:|---:|\n");
+        String[] names = {"teacher (softmax)", "linearized (LoLCATs)", "untrained swap"};
+        for (int i = 0; i < MODELS.length; i++) {
+            String run = MODELS[i][1];
+            s.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %s / %s | %s / %s |%n", names[i], perplexity(run),
+                    metric(text, run, 1, "acc_norm"), pct(metric(recall, run, 0, "acc_inside")), pct(metric(recall, run, 0, "acc_beyond")),
+                    pct(metric(recall, run, 1, "acc_inside")), pct(metric(recall, run, 1, "acc_beyond"))));
+        }
+        s.append(String.format(Locale.ROOT, "%nShare of the perplexity gap closed (untrained swap -> teacher): %.1f%%%n", 100 * gapClosed()));
+        return s.toString();
+    }
+
+    private static String pct(double v) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * v);
+    }
+
+    String samplesText() {
+        StringBuilder s = new StringBuilder();
+        for (Map.Entry<String, String> e : samples.entrySet()) {
+            s.append("--- ").append(e.getKey()).append(" (temperature 0.7, seed 1):\n").append(e.getValue()).append("\n\n");
+        }
+        s.append(String.format(Locale.ROOT, "--- passkey %d tokens back, expected \"%s\": ", passkeyDistance, passkeyExpected));
+        passkeyAnswers.forEach((k, v) -> s.append(k).append(" \"").append(v).append("\"  "));
+        return s.toString().strip();
+    }
+
+    /** Writes the folder at once (a hidden sibling renamed into place), replacing an earlier report. */
+    void write(Path dir) {
+        OutputFolder.of("--out", dir).force(true).writeAtomically(tmp -> {
+            recallPlot(0, "passkey").write(tmp.resolve("recall_passkey.png"));
+            recallPlot(1, "MQAR (4 key=value pairs)").write(tmp.resolve("recall_mqar.png"));
+            decodePlots(tmp);
+            AtomicFiles.writeString(tmp.resolve("summary.json"), Json.write(summary()) + "\n");
+            AtomicFiles.writeString(tmp.resolve("report.md"), markdown());
+            return Main.EXIT_OK;
+        });
+    }
+
+    private LineChart recallPlot(int task, String title) {
+        LineChart chart = new LineChart("Recall accuracy by distance: " + title, "distance from the earlier copy (tokens)",
+                "accuracy").yRange(0, 1).marker(WINDOW, "window W = " + WINDOW);
+        String[] labels = {"teacher", "linearized", "untrained swap"};
+        for (int i = 0; i < MODELS.length; i++) {
+            Map<Integer, Double> acc = byDistance(MODELS[i][1], task);
+            chart.add(labels[i], acc.keySet().stream().mapToDouble(Integer::doubleValue).toArray(),
+                    acc.values().stream().mapToDouble(Double::doubleValue).toArray());
+        }
+        return chart;
+    }
+
+    private void decodePlots(Path dir) {
+        double[] x = decode.stream().mapToDouble(DecodeBench.Row::context).toArray();
+        new LineChart("Decode time per token (bf16, 2 cores, shared machine)", "context (tokens)", "ms per token")
+                .add("teacher (KV cache)", x, decode.stream().mapToDouble(DecodeBench.Row::softmaxMsPerToken).toArray())
+                .add("linearized (state)", x, decode.stream().mapToDouble(DecodeBench.Row::linearMsPerToken).toArray())
+                .write(dir.resolve("decode_ms_per_token.png"));
+        new LineChart("Attention memory while decoding", "context (tokens)", "MiB")
+                .add("teacher KV cache", x, decode.stream().mapToDouble(r -> r.softmaxCacheBytes() / 1048576.0).toArray())
+                .add("linearized state", x, decode.stream().mapToDouble(r -> r.linearStateBytes() / 1048576.0).toArray())
+                .write(dir.resolve("decode_state_bytes.png"));
+    }
+
+    ObjectNode summary() {
+        ObjectNode root = Json.object();
+        root.put("teacher", profile.name());
+        root.put("teacher_folder", teacher.toString());
+        root.put("cpu", cpuName());
+        root.put("teacher_ppl", perplexity(EvalRunner.BASE));
+        root.put("swapped_ppl", perplexity(EvalRunner.UNTRAINED));
+        root.put("linearized_ppl", perplexity(EvalRunner.LINEARIZED));
+        root.put("gap_closed", gapClosed());
+        root.put("window", WINDOW);
+        ObjectNode recallNode = root.putObject("recall");
+        ObjectNode inside = root.putObject("recall_inside_window");
+        ObjectNode beyond = root.putObject("recall_beyond_window");
+        ObjectNode cloze = root.putObject("cloze_acc_norm");
+        for (String[] m : MODELS) {
+            ObjectNode model = recallNode.putObject(m[0]);
+            String[] tasks = {"passkey", "mqar"};
+            for (int t = 0; t < tasks.length; t++) {
+                ObjectNode task = model.putObject(tasks[t]);
+                byDistance(m[1], t).forEach((d, acc) -> task.put(Integer.toString(d), acc));
+            }
+            cloze.put(m[0], metric(text, m[1], 1, "acc_norm"));
+            inside.putObject(m[0]).put("passkey", metric(recall, m[1], 0, "acc_inside")).put("mqar", metric(recall, m[1], 1, "acc_inside"));
+            beyond.putObject(m[0]).put("passkey", metric(recall, m[1], 0, "acc_beyond")).put("mqar", metric(recall, m[1], 1, "acc_beyond"));
+        }
+        ArrayNode rows = root.putArray("decode");
+        for (DecodeBench.Row r : decode) {
+            rows.addObject().put("context", r.context()).put("teacher_ms_per_token", r.softmaxMsPerToken())
+                    .put("linearized_ms_per_token", r.linearMsPerToken()).put("teacher_kv_bytes", r.softmaxCacheBytes())
+                    .put("linearized_state_bytes", r.linearStateBytes());
+        }
+        ObjectNode sampleNode = root.putObject("samples");
+        samples.forEach(sampleNode::put);
+        ObjectNode passkey = root.putObject("passkey_sample");
+        passkey.put("distance", passkeyDistance);
+        passkey.put("expected", passkeyExpected);
+        passkeyAnswers.forEach(passkey::put);
+        ObjectNode budget = root.putObject("budget");
+        budget.put("stage1_steps", stage1Steps);
+        budget.put("stage2_steps", stage2Steps);
+        budget.put("seq_len", profile.seqLen());
+        budget.put("batch", 8);
+        budget.put("linearize_seconds", Math.round(linearizeSeconds));
+        budget.put("total_seconds", Math.round(seconds));
+        return root;
+    }
+
+    private String markdown() {
+        StringBuilder s = new StringBuilder();
+        s.append("# lolcats demo report: the ").append(profile.name()).append(" teacher\n\n");
+        s.append("Teacher `").append(teacher).append("`, linearized with LoLCATs (hybrid sliding window W = ").append(WINDOW)
+                .append(" + linear attention, feature dim 32). Budget: ")
+                .append(String.format(Locale.ROOT, "%d stage-1 and %d stage-2 steps of 8 x %d tokens", stage1Steps, stage2Steps,
+                        profile.seqLen()))
+                .append(String.format(Locale.ROOT, "; linearizing took %s, the whole demo %s on %s (2 cores, shared: timings are noisy).%n%n",
+                        ProgressLine.duration(linearizeSeconds), ProgressLine.duration(seconds), cpuName()));
+        s.append("## Teacher vs linearized vs untrained swap\n\n").append(markdownTable()).append('\n');
+        s.append("""
+                - **held-out perplexity**: per byte-level token on Moby-Dick chapters 126-135, which no model trained on.
+                - **untrained swap**: the teacher with its attention replaced by LoLCATs attention with fresh weights, before any
+                  training: the starting point. **Gap closed** = (swap - linearized) / (swap - teacher) in perplexity.
+                - **cloze**: 300 four-way next-word items from the held-out chapters (chance 25%).
+                - **recall** (share of answers whose every token is the greedy prediction): held-out probes in the teacher's
+                  training format, with filler from the held-out chapters. *Inside W* = the copy is fewer than 64 tokens back,
+                  where the sliding-window softmax still sees it; *beyond W* = further back, where only the linear attention's
+                  fixed-size state can carry it.
+
+                """);
+        s.append("## Recall accuracy by distance\n\n![passkey](recall_passkey.png)\n\n![mqar](recall_mqar.png)\n\n");
+        String[] tasks = {"passkey", "MQAR"};
+        for (int t = 0; t < 2; t++) {
+            s.append("| ").append(tasks[t]).append(": distance | teacher | linearized | untrained swap |\n|---:|---:|---:|---:|\n");
+            Map<Integer, Double> base = byDistance(EvalRunner.BASE, t);
+            Map<Integer, Double> lin = byDistance(EvalRunner.LINEARIZED, t);
+            Map<Integer, Double> un = byDistance(EvalRunner.UNTRAINED, t);
+            for (int d : base.keySet()) {
+                s.append(String.format(Locale.ROOT, "| %d%s | %s | %s | %s |%n", d, d < WINDOW ? " (inside W)" : "", pct(base.get(d)),
+                        pct(lin.get(d)), pct(un.get(d))));
+            }
+            s.append('\n');
+        }
+        s.append("## Decoding: time per token and attention memory at growing context\n\n");
+        s.append("![decode time](decode_ms_per_token.png)\n\n![decode memory](decode_state_bytes.png)\n\n");
+        s.append("| context | teacher ms/token | linearized ms/token | teacher KV cache bytes | linearized state bytes |\n");
+        s.append("|---:|---:|---:|---:|---:|\n");
+        for (DecodeBench.Row r : decode) {
+            s.append(String.format(Locale.ROOT, "| %d | %.2f | %.2f | %,d | %,d |%n", r.context(), r.softmaxMsPerToken(),
+                    r.linearMsPerToken(), r.softmaxCacheBytes(), r.linearStateBytes()));
+        }
+        s.append("""
+
+                bf16, median of 24 decode steps after the context is in the cache (random tokens; contexts past the
+                teacher's training length only measure cost). The teacher's KV cache grows with the context; the linearized
+                model keeps the last 64 keys/values plus a fixed-size state per head.
+
+                ## Samples
+
+                """);
+        for (Map.Entry<String, String> e : samples.entrySet()) {
+            s.append("**").append(e.getKey()).append("** (temperature 0.7, seed 1):\n\n```\n").append(e.getValue()).append("\n```\n\n");
+        }
+        s.append(String.format(Locale.ROOT, "A held-out passkey question, the key %d tokens back (expected `%s`), greedy answers: ",
+                passkeyDistance, passkeyExpected));
+        List<String> answers = new ArrayList<>();
+        passkeyAnswers.forEach((k, v) -> answers.add(k + " `" + v.replace("`", "'") + "`"));
+        s.append(String.join(", ", answers)).append(".\n");
+        return s.toString();
+    }
+
+    static String cpuName() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).strip();
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // not Linux: fall through
+        }
+        return System.getProperty("os.arch");
+    }
+}

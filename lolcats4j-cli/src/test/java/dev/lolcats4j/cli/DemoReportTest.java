@@ -1,0 +1,70 @@
+package dev.lolcats4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lolcats4j.eval.EvalReport;
+import dev.lolcats4j.eval.EvalRunner;
+import dev.lolcats4j.eval.TaskResult;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The demo's report folder from known evaluation numbers: every item is there and the numbers are the inputs'. */
+class DemoReportTest {
+
+    static TaskResult result(String task, Map<String, Double> metrics) {
+        return new TaskResult(task, task, Path.of(task), metrics, Map.of());
+    }
+
+    static Map<String, Double> recall(double inside, double beyond) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("acc@d33", inside);
+        m.put("acc@d128", beyond);
+        m.put("acc@d960", beyond);
+        m.put("acc_inside", inside);
+        m.put("acc_beyond", beyond);
+        return m;
+    }
+
+    @Test
+    void writesTheTableTheSummaryAndThePlots(@TempDir Path tmp) throws IOException {
+        Map<String, List<TaskResult>> text = new LinkedHashMap<>();
+        text.put(EvalRunner.BASE, List.of(result("heldout", Map.of("token_perplexity", 4.0)), result("cloze", Map.of("acc_norm", 0.5))));
+        text.put(EvalRunner.LINEARIZED, List.of(result("heldout", Map.of("token_perplexity", 4.5)), result("cloze", Map.of("acc_norm", 0.45))));
+        text.put(EvalRunner.UNTRAINED, List.of(result("heldout", Map.of("token_perplexity", 14.0)), result("cloze", Map.of("acc_norm", 0.3))));
+        Map<String, List<TaskResult>> rec = new LinkedHashMap<>();
+        rec.put(EvalRunner.BASE, List.of(result("passkey", recall(1, 0.95)), result("mqar", recall(1, 0.9))));
+        rec.put(EvalRunner.LINEARIZED, List.of(result("passkey", recall(1, 0.2)), result("mqar", recall(0.9, 0.1))));
+        rec.put(EvalRunner.UNTRAINED, List.of(result("passkey", recall(0, 0)), result("mqar", recall(0, 0))));
+        DemoReport report = new DemoReport(DemoCommand.RECALL, tmp.resolve("teacher"), tmp.resolve("adapter"),
+                new EvalReport(tmp, tmp, text), new EvalReport(tmp, tmp, rec), 60, 20, 12.0);
+        report.write(tmp.resolve("report"));
+
+        Path dir = tmp.resolve("report");
+        for (String png : List.of("recall_passkey.png", "recall_mqar.png", "decode_ms_per_token.png", "decode_state_bytes.png")) {
+            assertEquals(800, ImageIO.read(dir.resolve(png).toFile()).getWidth(), png);
+        }
+        JsonNode summary = Cli.JSON.readTree(dir.resolve("summary.json").toFile());
+        assertEquals(4.0, summary.get("teacher_ppl").asDouble());
+        assertEquals(14.0, summary.get("swapped_ppl").asDouble());
+        assertEquals(4.5, summary.get("linearized_ppl").asDouble());
+        assertEquals((14.0 - 4.5) / (14.0 - 4.0), summary.get("gap_closed").asDouble(), 1e-12);
+        assertEquals(0.95, summary.at("/recall/teacher/passkey/960").asDouble());
+        assertEquals(0.1, summary.at("/recall/linearized/mqar/128").asDouble());
+        assertEquals(0.0, summary.at("/recall/swapped/mqar/33").asDouble());
+        assertEquals(0.2, summary.at("/recall_beyond_window/linearized/passkey").asDouble());
+        assertEquals(0.9, summary.at("/recall_inside_window/linearized/mqar").asDouble());
+        String md = Files.readString(dir.resolve("report.md"));
+        assertTrue(md.contains("| linearized (LoLCATs) | 4.500 | 0.450 | 100% / 20% | 90% / 10% |"), md);
+        assertTrue(md.contains("Share of the perplexity gap closed (untrained swap -> teacher): 95.0%"), md);
+        assertTrue(md.contains("![passkey](recall_passkey.png)") && md.contains("| 33 (inside W) | 100% | 90% | 0% |"), md);
+    }
+}

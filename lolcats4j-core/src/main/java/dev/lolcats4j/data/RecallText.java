@@ -1,0 +1,248 @@
+package dev.lolcats4j.data;
+
+import dev.lolcats4j.BadInputException;
+import java.text.Normalizer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Synthetic recall documents in plain ASCII text, hidden in filler taken from a corpus, so that a
+ * model pretrained on them has to retrieve far back to predict their answers. Two kinds:
+ *
+ * <ul>
+ *   <li><b>passkey</b>: {@code ... The pass key is 48213. Remember it. ... What is the pass key?
+ *       The pass key is 48213.} The five digits are random, so the second copy is predictable
+ *       only by finding the first.
+ *   <li><b>mqar</b> (multi-query associative recall): a list of key=value pairs such as
+ *       {@code  qzd=417 mkt=092 ...}, corpus filler, then every pair again as a query
+ *       ({@code mkt=092 qzd=417}). Keys are 3 random lowercase letters (distinct within a
+ *       document), values 3 random digits: a value is predictable only by retrieving its key's
+ *       pair from the list.
+ * </ul>
+ *
+ * An answer's <em>distance</em> is the number of characters from the first character of its
+ * earlier copy to the first character of the answer. With a byte-level tokenizer that is the
+ * distance in tokens. Every document is exactly the requested number of characters long,
+ * which lets pretraining data line up with packed sequences (see {@link #document}).
+ */
+public final class RecallText {
+
+    /** One answer: characters [start, end) of the text, {@code distance} after its earlier copy. */
+    public record Answer(int start, int end, int distance) {}
+
+    /** One generated document and its answers (empty for plain corpus text). */
+    public record Document(String kind, String text, List<Answer> answers) {}
+
+    /** Shares of each kind in {@link #document}; they need not sum to 1. */
+    public record Mix(double corpus, double mqar, double passkey) {
+        public Mix {
+            if (!(corpus >= 0 && mqar >= 0 && passkey >= 0) || !(corpus + mqar + passkey > 0)
+                    || !Double.isFinite(corpus + mqar + passkey)) {
+                throw new BadInputException("mix: expected non-negative finite shares with a positive sum, found corpus="
+                        + corpus + " mqar=" + mqar + " passkey=" + passkey);
+            }
+        }
+    }
+
+    static final String NEEDLE_BEFORE = " The pass key is ";
+    static final String NEEDLE_AFTER = ". Remember it.";
+    static final String QUESTION = " What is the pass key? The pass key is ";
+    static final int PASSKEY_DIGITS = 5;
+    /** One "abc=123" pair plus its separating space. */
+    static final int PAIR_CHARS = 8;
+    /** Most key=value pairs in one MQAR document. */
+    public static final int MAX_PAIRS = 16;
+
+    private final String filler;
+
+    /**
+     * @param corpus filler text; normalised to ASCII (see {@link #ascii}); at least 4096
+     *     characters are needed so that filler windows vary
+     */
+    public RecallText(String corpus) {
+        this.filler = ascii(corpus);
+        if (filler.length() < 4096) {
+            throw new BadInputException("recall corpus: expected at least 4096 characters of text, found " + filler.length());
+        }
+    }
+
+    /**
+     * ASCII version of a text: typographic quotes and dashes become their ASCII forms, accents
+     * are dropped, other non-ASCII characters and control characters other than newline are
+     * removed, runs of blank lines become one newline.
+     */
+    public static String ascii(String text) {
+        String s = Normalizer.normalize(text, Normalizer.Form.NFKD)
+                .replace('\u2018', '\'').replace('\u2019', '\'')
+                .replace('\u201C', '"').replace('\u201D', '"')
+                .replace("\u2014", "--").replace('\u2013', '-');
+        StringBuilder out = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\r') {
+                continue;
+            }
+            if (c == '\n' || (c >= 32 && c < 127)) {
+                if (c == '\n' && !out.isEmpty() && out.charAt(out.length() - 1) == '\n') {
+                    continue;
+                }
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    /** The smallest passkey distance: the needle's tail and the question between the copies. */
+    public static int minPasskeyDistance() {
+        return PASSKEY_DIGITS + NEEDLE_AFTER.length() + QUESTION.length();
+    }
+
+    /** The smallest MQAR distance for {@code pairs} pairs: the list itself (no filler gap). */
+    public static int minMqarDistance(int pairs) {
+        return listChars(pairs) + 1;
+    }
+
+    /** Characters of a passkey document at {@code distance} without filler before or after it. */
+    public static int passkeyChars(int distance) {
+        return NEEDLE_BEFORE.length() + PASSKEY_DIGITS + NEEDLE_AFTER.length() + (distance - minPasskeyDistance())
+                + QUESTION.length() + PASSKEY_DIGITS + 1;
+    }
+
+    /** Characters of an MQAR document without filler before or after it. */
+    public static int mqarChars(int pairs, int gap) {
+        return 2 * listChars(pairs) + 2 + gap;
+    }
+
+    private static int listChars(int pairs) {
+        return pairs * PAIR_CHARS;
+    }
+
+    /**
+     * A passkey document of exactly {@code chars} characters whose answer is {@code distance}
+     * after the needle's key; the rest is corpus filler, the needle at a random depth.
+     */
+    public Document passkey(int chars, int distance, SplittableRandom random) {
+        int gap = distance - minPasskeyDistance();
+        int fixed = passkeyChars(distance);
+        if (gap < 0 || fixed > chars) {
+            throw new BadInputException("passkey: distance " + distance + " does not fit " + chars + " characters (expected "
+                    + minPasskeyDistance() + ".." + (chars - fixed + distance) + ")");
+        }
+        StringBuilder key = new StringBuilder();
+        for (int i = 0; i < PASSKEY_DIGITS; i++) {
+            key.append((char) ('0' + random.nextInt(10)));
+        }
+        int before = random.nextInt(chars - fixed + 1);
+        StringBuilder text = new StringBuilder(chars);
+        text.append(fillerSpan(before, random)).append(NEEDLE_BEFORE);
+        int first = text.length();
+        text.append(key).append(NEEDLE_AFTER).append(fillerSpan(gap, random)).append(QUESTION);
+        int answer = text.length();
+        text.append(key).append('.');
+        text.append(fillerSpan(chars - text.length(), random));
+        return new Document("passkey", text.toString(), List.of(new Answer(answer, answer + PASSKEY_DIGITS, answer - first)));
+    }
+
+    /**
+     * An MQAR document of exactly {@code chars} characters: {@code pairs} key=value pairs, a
+     * filler gap of {@code gap} characters, then every pair again as a query, in the list's
+     * order (every answer then has the same distance, {@code minMqarDistance(pairs) + gap}) or
+     * shuffled. The list starts at a random depth; corpus filler before and after.
+     */
+    public Document mqar(int chars, int pairs, int gap, boolean shuffled, SplittableRandom random) {
+        int fixed = mqarChars(pairs, gap);
+        if (pairs < 1 || pairs > MAX_PAIRS || gap < 0 || fixed > chars) {
+            throw new BadInputException("mqar: " + pairs + " pairs (1.." + MAX_PAIRS + ") and a gap of " + gap
+                    + " characters do not fit " + chars + " characters");
+        }
+        String[] keys = new String[pairs];
+        String[] values = new String[pairs];
+        java.util.Set<String> used = new java.util.HashSet<>();
+        for (int i = 0; i < pairs; i++) {
+            String k;
+            do {
+                k = "" + (char) ('a' + random.nextInt(26)) + (char) ('a' + random.nextInt(26)) + (char) ('a' + random.nextInt(26));
+            } while (!used.add(k));
+            keys[i] = k;
+            values[i] = "" + (char) ('0' + random.nextInt(10)) + (char) ('0' + random.nextInt(10)) + (char) ('0' + random.nextInt(10));
+        }
+        int before = random.nextInt(chars - fixed + 1);
+        StringBuilder text = new StringBuilder(chars);
+        text.append(fillerSpan(before, random));
+        int[] valueAt = new int[pairs];
+        for (int i = 0; i < pairs; i++) {
+            text.append(' ').append(keys[i]).append('=');
+            valueAt[i] = text.length();
+            text.append(values[i]);
+        }
+        text.append('.').append(fillerSpan(gap, random));
+        int[] order = new int[pairs];
+        for (int i = 0; i < pairs; i++) {
+            order[i] = i;
+        }
+        if (shuffled) {
+            for (int i = pairs - 1; i > 0; i--) {
+                int j = random.nextInt(i + 1);
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+        }
+        List<Answer> answers = new ArrayList<>();
+        for (int i : order) {
+            text.append(' ').append(keys[i]).append('=');
+            int at = text.length();
+            text.append(values[i]);
+            answers.add(new Answer(at, at + 3, at - valueAt[i]));
+        }
+        text.append('.');
+        text.append(fillerSpan(chars - text.length(), random));
+        return new Document("mqar", text.toString(), List.copyOf(answers));
+    }
+
+    /** A window of corpus text of exactly {@code chars} characters. */
+    public Document corpus(int chars, SplittableRandom random) {
+        return new Document("corpus", fillerSpan(chars, random), List.of());
+    }
+
+    /**
+     * One pretraining document of exactly {@code chars} characters, its kind drawn from
+     * {@code mix}: recall answers at distances spread uniformly from the smallest possible up
+     * to {@code maxDistance} (MQAR: 2 to 16 pairs, queries shuffled). With a byte-level
+     * tokenizer that adds {@code <s>} and {@code </s>}, documents of {@code seqLen - 2}
+     * characters fill packed sequences of {@code seqLen} tokens exactly, one per sequence.
+     */
+    public Document document(int chars, int maxDistance, Mix mix, SplittableRandom random) {
+        double total = mix.corpus() + mix.mqar() + mix.passkey();
+        double u = random.nextDouble() * total;
+        if (u < mix.corpus()) {
+            return corpus(chars, random);
+        }
+        if (u < mix.corpus() + mix.mqar()) {
+            int pairs = 2 + random.nextInt(MAX_PAIRS - 1);
+            int maxGap = Math.min(chars - 2 * listChars(pairs) - 2, maxDistance - minMqarDistance(pairs));
+            int gap = maxGap <= 0 ? 0 : random.nextInt(maxGap + 1);
+            return mqar(chars, pairs, gap, true, random);
+        }
+        int low = minPasskeyDistance();
+        int high = Math.min(maxDistance, chars - passkeyChars(low) + low);
+        return passkey(chars, low + random.nextInt(Math.max(1, high - low + 1)), random);
+    }
+
+    /** {@code length} characters of filler from a random place, starting after a space. */
+    private String fillerSpan(int length, SplittableRandom random) {
+        if (length <= 0) {
+            return "";
+        }
+        if (length > filler.length() - 64) {
+            throw new BadInputException("recall corpus: " + filler.length() + " characters cannot give a filler span of " + length);
+        }
+        int start = random.nextInt(filler.length() - length - 32);
+        int space = filler.indexOf(' ', start);
+        if (space >= 0 && space < start + 32) {
+            start = space + 1;
+        }
+        return filler.substring(start, start + length).replace('\n', ' ');
+    }
+}
