@@ -41,6 +41,8 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Helidon logs each start and stop at INFO through java.util.logging; the server prints its own status lines. */
+    private static final java.util.logging.Logger HELIDON_LOG = quiet(java.util.logging.Logger.getLogger("io.helidon"));
     private static final int DEFAULT_COMPLETION_TOKENS = 16;   // the OpenAI completions default
     private static final int DEFAULT_CHAT_TOKENS = 1024;
 
@@ -398,6 +400,11 @@ public final class OpenAiServer implements AutoCloseable {
         res.status(status);
         res.header("Content-Type", "application/json");
         res.send(body.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static java.util.logging.Logger quiet(java.util.logging.Logger logger) {
+        logger.setLevel(java.util.logging.Level.WARNING);
+        return logger;
     }
 
     /** Stops accepting requests, ends every session, and stops the decode loop. */
