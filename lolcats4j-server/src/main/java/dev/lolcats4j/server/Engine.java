@@ -18,8 +18,9 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
 /**
- * Continuous batching: one thread runs every model call. Each iteration it prefills at most
- * one waiting session (so a long prompt delays the running ones by one prefill, not by a
+ * Continuous batching: one thread runs every model call. Each iteration it prefills waiting
+ * sessions up to a budget of {@value #PREFILL_TOKENS_PER_STEP} prompt tokens (always at
+ * least one session, so a long prompt delays the running ones by one prefill, not by a
  * queue of them), drops finished and cancelled sessions, then steps every running session
  * together ({@link DecoderModel#decodeSequences}): each weight is read once per step for
  * all of them, and each sequence attends over its own caches (a fixed-size LoLCATs state, or
@@ -30,6 +31,9 @@ import org.bytedeco.pytorch.Tensor;
  * rather than letting memory grow.
  */
 public final class Engine implements AutoCloseable {
+
+    /** Prompt tokens prefilled between two decode steps, at most (one session always joins). */
+    static final int PREFILL_TOKENS_PER_STEP = 1024;
 
     private final DecoderModel model;
     private final int maxBatch;
@@ -151,8 +155,14 @@ public final class Engine implements AutoCloseable {
     private void iterate() throws InterruptedException {
         Session joining = running.isEmpty() ? waiting.poll(50, TimeUnit.MILLISECONDS)
                 : running.size() < maxBatch ? waiting.poll() : null;
-        if (joining != null) {
+        int prefilled = 0;
+        while (joining != null) {
             admit(joining);
+            prefilled += joining.prompt.length;
+            // More prefills before the next step while they are short: up to a budget of
+            // prompt tokens, so a burst of short requests does not take one step each to join,
+            // and a long prompt still delays the running sequences by one prefill only.
+            joining = prefilled < PREFILL_TOKENS_PER_STEP && running.size() < maxBatch ? waiting.poll() : null;
         }
         running.removeIf(r -> {
             if (r.session.isCancelled()) {
