@@ -35,13 +35,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "Smaller sizes: a smoke test in seconds.")
     boolean quick;
 
-    @Option(names = "--warmup", defaultValue = "2", description = "Untimed iterations (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", converter = Flags.NonNegative.class, defaultValue = "2", description = "Untimed iterations (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--iterations", defaultValue = "5", description = "Timed iterations; the median is reported (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--iterations", converter = Flags.Positive.class, defaultValue = "5", description = "Timed iterations; the median is reported (default: ${DEFAULT-VALUE}).")
     int iterations;
 
-    @Option(names = "--memory-budget-gib", defaultValue = "8", description = "Skip sizes estimated above this (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--memory-budget-gib", converter = Flags.PositiveReal.class, defaultValue = "8", description = "Skip sizes estimated above this (default: ${DEFAULT-VALUE}).")
     double memoryBudgetGib;
 
     @Option(names = "--sessions", defaultValue = "1,4,16,64", split = ",", paramLabel = "K,...",
@@ -61,13 +61,16 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--round-timeout", defaultValue = "900", paramLabel = "S", description = "serve: seconds before a round's clients give up (default: ${DEFAULT-VALUE}).")
     int roundTimeout;
 
+    private static final java.util.List<String> BENCHMARKS =
+            java.util.List.of("matmul", "forward", "attention", "decode", "rss", "train", "profile", "probe", "all");
+
     @Override
     public Integer call() {
         if ("serve".equals(what)) {
             return serveBench();
         }
-        if (warmup < 0 || iterations < 1) {
-            throw new BadInputException("--warmup >= 0 and --iterations >= 1 expected");
+        if (!BENCHMARKS.contains(what)) {
+            throw new BadInputException("bench: unknown benchmark \"" + what + "\"; expected one of " + String.join(", ", BENCHMARKS) + ", serve");
         }
         Natives.init();
         Options options = new Options(warmup, iterations, quick, (long) (memoryBudgetGib * (1L << 30)));
