@@ -26,6 +26,7 @@ import picocli.CommandLine.ScopeType;
         subcommands = {
             ScoreCommand.class,
             GenerateCommand.class,
+            ServeCommand.class,
             LinearizeCommand.class,
             PretrainCommand.class,
             BenchCommand.class,

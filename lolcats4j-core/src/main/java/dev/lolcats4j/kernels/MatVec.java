@@ -38,6 +38,10 @@ final class MatVec {
         }
         int cols = w.cols();
         int rows = w.rows();
+        if (batch >= 4 && w.bf16()) {
+            bf16Batch(w.data(), cols, rows, x, batch, y, from, to);
+            return;
+        }
         for (int r = from; r < to; r++) {
             long rowBytes = (long) r * cols * (w.bf16() ? 2 : 4);
             for (int b = 0; b < batch; b++) {
@@ -84,6 +88,43 @@ final class MatVec {
         }
         for (int r = from + 4 * quarter; r < to; r++) {
             y[r] = bf16Dot(w, r * rowBytes, x, 0, cols);
+        }
+    }
+
+    /**
+     * Several vectors (continuous batching): each widened piece of a bf16 row serves four
+     * vectors at once, so the bf16-to-float conversion is paid once per four products
+     * instead of once per product.
+     */
+    private static void bf16Batch(MemorySegment w, int cols, int rows, float[] x, int batch, float[] y, int from, int to) {
+        int bound = cols - cols % LANES;
+        for (int r = from; r < to; r++) {
+            long rowBytes = (long) r * cols * 2;
+            int b = 0;
+            for (; b + 4 <= batch; b += 4) {
+                int x0 = b * cols;
+                int x1 = x0 + cols;
+                int x2 = x1 + cols;
+                int x3 = x2 + cols;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = a0;
+                FloatVector a2 = a0;
+                FloatVector a3 = a0;
+                for (int c = 0; c < bound; c += LANES) {
+                    FloatVector wv = widen(w, rowBytes + 2L * c);
+                    a0 = wv.fma(FloatVector.fromArray(F, x, x0 + c), a0);
+                    a1 = wv.fma(FloatVector.fromArray(F, x, x1 + c), a1);
+                    a2 = wv.fma(FloatVector.fromArray(F, x, x2 + c), a2);
+                    a3 = wv.fma(FloatVector.fromArray(F, x, x3 + c), a3);
+                }
+                y[b * rows + r] = a0.reduceLanes(VectorOperators.ADD) + bf16Tail(w, rowBytes, x, x0, bound, cols);
+                y[(b + 1) * rows + r] = a1.reduceLanes(VectorOperators.ADD) + bf16Tail(w, rowBytes, x, x1, bound, cols);
+                y[(b + 2) * rows + r] = a2.reduceLanes(VectorOperators.ADD) + bf16Tail(w, rowBytes, x, x2, bound, cols);
+                y[(b + 3) * rows + r] = a3.reduceLanes(VectorOperators.ADD) + bf16Tail(w, rowBytes, x, x3, bound, cols);
+            }
+            for (; b < batch; b++) {
+                y[b * rows + r] = bf16Dot(w, rowBytes, x, b * cols, cols);
+            }
         }
     }
 

@@ -89,9 +89,9 @@ public final class WarmUp {
             MatrixView big = new MatrixView(bf16, rows, cols, true, null);
             MatrixView small = new MatrixView(bf16, 64, cols, true, null);
             MatrixView plain = new MatrixView(f32, 64, cols, false, null);
-            float[] x = new float[2 * cols];
+            float[] x = new float[4 * cols]; // up to 4 vectors: the batched path of continuous batching
             java.util.Arrays.fill(x, 0.5f);
-            float[] y = new float[2 * rows];
+            float[] y = new float[4 * rows];
             MemorySegment cache = arena.allocate(4L * heads * length * d, 64);
             float[] q = new float[heads * d];
             float[] out = new float[heads * d];
@@ -102,6 +102,7 @@ public final class WarmUp {
             for (int round = 0; round < ROUNDS; round++) {
                 MatVec.multiply(small, x, 1, y, 0, 64);
                 MatVec.multiply(small, x, 2, y, 0, 64);
+                MatVec.multiply(small, x, 4, y, 0, 16);
                 MatVec.multiply(plain, x, 1, y, 0, 64);
                 DecodeAttention.attend(q, cache, cache, one, null, 0.125f, out);
                 VectorOps.axpy(0.5f, cache, 0, out, 0, d);

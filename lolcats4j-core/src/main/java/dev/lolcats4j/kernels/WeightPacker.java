@@ -46,7 +46,9 @@ public final class WeightPacker {
         if (total == 0) {
             return false;
         }
-        try (NoGradGuard g = new NoGradGuard()) {
+        // The scope frees the temporary handles (the buffer, the slots) at once: left to the
+        // garbage collector, they would keep the whole buffer alive after the model closes.
+        try (NoGradGuard g = new NoGradGuard(); org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
             Tensor buffer = Tensors.empty(Tensors.U8, total + ALIGN);
             long address = buffer.data_ptr().address();
             // Before the first touch: the pages are only allocated by the copies below.
@@ -84,7 +86,7 @@ public final class WeightPacker {
             total += align(elementSize * count(shape));
         }
         List<Tensor> out = new java.util.ArrayList<>();
-        try (NoGradGuard g = new NoGradGuard()) {
+        try (NoGradGuard g = new NoGradGuard(); org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
             Tensor buffer = Tensors.empty(Tensors.U8, total + ALIGN);
             long address = buffer.data_ptr().address();
             HugePages.advise(address, total + ALIGN);
@@ -92,7 +94,7 @@ public final class WeightPacker {
             for (long[] shape : shapes) {
                 Tensor slot = Tensors.empty(type, 0);
                 slot.set_(buffer.storage(), offset / elementSize, shape, contiguousStrides(shape));
-                out.add(slot);
+                out.add(Tensors.keep(slot));
                 offset += align(elementSize * count(shape));
             }
         }

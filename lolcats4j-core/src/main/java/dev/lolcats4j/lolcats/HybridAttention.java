@@ -76,6 +76,18 @@ public final class HybridAttention implements Attention {
         return n == 1 ? outputs[0] : Tensors.cat(2, outputs);
     }
 
+    @Override
+    public java.util.List<Tensor> tensors() {
+        java.util.List<Tensor> out = new java.util.ArrayList<>();
+        for (Tensor t : new Tensor[] {params.featureQ().weight(), params.featureQ().bias(), params.featureK().weight(),
+                params.featureK().bias(), params.windowFactors()}) {
+            if (t != null) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
     /** The recurrent step in Java over the state's buffers (see {@link HybridState#decodeStep}). */
     @Override
     public boolean decodeStep(DecodeShape shape, float[] q, float[] k, float[] v, AttentionContext context, LayerCache cache,

@@ -16,6 +16,11 @@ public interface Attention {
      */
     Tensor forward(Tensor q, Tensor k, Tensor v, AttentionContext context, LayerCache cache);
 
+    /** The tensors this attention owns (its trained parameters), released when the model closes. */
+    default java.util.List<Tensor> tensors() {
+        return java.util.List.of();
+    }
+
     /** An empty cache for generation. */
     LayerCache newCache();
 

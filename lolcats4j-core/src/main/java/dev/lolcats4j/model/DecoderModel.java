@@ -10,8 +10,11 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * A Llama-family decoder on libtorch: embeddings, decoder layers, final norm and LM head.
  * Each layer's {@link Attention} can be swapped (softmax or LoLCATs hybrid).
+ *
+ * <p>Long-lived processes (a server) {@link #close} a model to release its native memory, and
+ * {@link #pinDecodePath} it so that its decode path no longer follows process-wide switches.
  */
-public final class DecoderModel {
+public final class DecoderModel implements AutoCloseable {
 
     private final ModelConfig config;
     private final ComputeType computeType;
@@ -21,6 +24,8 @@ public final class DecoderModel {
     private final Projection lmHead;
     private final Rope rope;
     private final VectorDecoder vectorDecoder = new VectorDecoder(this);
+    private volatile DecodePath pinnedPath;
+    private volatile boolean closed;
 
     DecoderModel(ModelConfig config, ComputeType computeType, Tensor embeddings, List<DecoderLayer> layers,
             Tensor finalNorm, Projection lmHead) {
@@ -82,6 +87,7 @@ public final class DecoderModel {
      *     through the Java Vector API kernels when they are available
      */
     public Tensor forward(Tensor ids, Tensor positions, AttentionContext context, List<LayerCache> caches) {
+        checkOpen();
         if (isDecodeStep(ids, caches)) {
             return vectorDecoder.lastLogits(ids, positions, context, caches).unsqueeze(1);
         }
@@ -108,6 +114,7 @@ public final class DecoderModel {
      * Vector API kernels when they are available (see {@link dev.lolcats4j.kernels.VectorKernels}).
      */
     public Tensor lastLogits(Tensor ids, Tensor positions, AttentionContext context, List<LayerCache> caches) {
+        checkOpen();
         if (isDecodeStep(ids, caches)) {
             return vectorDecoder.lastLogits(ids, positions, context, caches);
         }
@@ -117,7 +124,125 @@ public final class DecoderModel {
 
     /** One new token per sequence from caches, and the Java decode step can take this model. */
     private boolean isDecodeStep(Tensor ids, List<LayerCache> caches) {
-        return caches != null && ids.dim() == 2 && ids.size(1) == 1 && vectorDecoder.applies();
+        return caches != null && ids.dim() == 2 && ids.size(1) == 1 && kernelsApply();
+    }
+
+    private boolean kernelsApply() {
+        DecodePath pinned = pinnedPath;
+        if (pinned == null) {
+            return vectorDecoder.applies(); // follows the process-wide switch and warm-up
+        }
+        return pinned == DecodePath.KERNELS && !org.bytedeco.pytorch.GradMode.is_enabled();
+    }
+
+    /**
+     * Chooses this model's decode path once and keeps it, whatever process-wide switches
+     * ({@link dev.lolcats4j.kernels.VectorKernels#setEnabled}) do later: the Java kernels if
+     * they can run in this JVM and read every weight (this call then waits for their warm-up,
+     * 0.5-0.9 s once per process), else libtorch. Later calls return the first choice.
+     */
+    public synchronized DecodePath pinDecodePath() {
+        if (pinnedPath == null) {
+            checkOpen();
+            boolean kernels = dev.lolcats4j.kernels.VectorKernels.enabled() && vectorDecoder.weightsReadable();
+            if (kernels) {
+                dev.lolcats4j.kernels.WarmUp.awaitReady();
+                kernels = dev.lolcats4j.kernels.WarmUp.ready();
+            }
+            pinnedPath = kernels ? DecodePath.KERNELS : DecodePath.LIBTORCH;
+        }
+        return pinnedPath;
+    }
+
+    /** The pinned decode path, or null while the model follows the process-wide switch. */
+    public DecodePath decodePath() {
+        return pinnedPath;
+    }
+
+    /**
+     * One decode step for independent sequences: sequence b feeds {@code tokens[b]} at
+     * {@code positions[b]} (its cached length) into its own caches ({@code caches.get(b)}, one
+     * per layer, from {@link #newCaches}, already prefilled). Sequences may have any lengths;
+     * which ones step together may change from one call to the next (continuous batching).
+     * On the kernels' path the dense work is batched (every weight read once per step); on
+     * libtorch's, the sequences step one after another.
+     *
+     * @return next-token logits, one float32 row of vocab_size per sequence
+     */
+    public float[][] decodeSequences(long[] tokens, long[] positions, List<List<LayerCache>> caches) {
+        checkOpen();
+        int batch = tokens.length;
+        if (positions.length != batch || caches.size() != batch) {
+            throw new IllegalArgumentException("tokens, positions and caches: expected one per sequence, found "
+                    + batch + ", " + positions.length + ", " + caches.size());
+        }
+        int vocab = config.vocabSize();
+        float[][] rows = new float[batch][];
+        if (batch == 0) {
+            return rows;
+        }
+        if (kernelsApply()) {
+            float[] logits = vectorDecoder.sequenceLogits(tokens, positions, caches);
+            for (int b = 0; b < batch; b++) {
+                rows[b] = java.util.Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab);
+            }
+            return rows;
+        }
+        try (org.bytedeco.pytorch.NoGradGuard noGrad = new org.bytedeco.pytorch.NoGradGuard()) {
+            for (int b = 0; b < batch; b++) {
+                try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+                    Tensor logits = lastLogits(Tensors.ofLongs(new long[] {tokens[b]}, 1, 1), Tensors.ofLongs(new long[] {positions[b]}, 1, 1),
+                            new AttentionContext(null, positions[b]), caches.get(b));
+                    rows[b] = Tensors.toFloats(logits.select(0, 0));
+                }
+            }
+        }
+        return rows;
+    }
+
+    /**
+     * Releases the model's native memory (weights, adapters, the kernels' views). Idempotent;
+     * every later forward or decode call throws {@link IllegalStateException}. Caches made by
+     * {@link #newCaches} hold their own memory and are released by the garbage collector.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        vectorDecoder.clear();
+        java.util.Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Tensor t : namedWeights().values()) {
+            seen.add(t);
+        }
+        for (DecoderLayer layer : layers) {
+            for (String name : new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}) {
+                Lora lora = layer.projection(name).lora();
+                if (lora != null) {
+                    seen.add(lora.a());
+                    seen.add(lora.b());
+                }
+            }
+            seen.addAll(layer.attention().tensors());
+        }
+        seen.add(lmHead.weight());
+        for (Tensor t : seen) {
+            if (t != null && !t.isNull()) {
+                t.deallocate();
+            }
+        }
+    }
+
+    /** True once {@link #close} ran. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("model closed");
+        }
     }
 
     /** Forward of one unpadded batch starting at position 0. */
@@ -174,6 +299,7 @@ public final class DecoderModel {
 
     /** Fresh per-layer caches for generation. */
     public List<LayerCache> newCaches() {
+        checkOpen();
         List<LayerCache> caches = new ArrayList<>();
         for (DecoderLayer layer : layers) {
             caches.add(layer.attention().newCache());

@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * One decode step (one new token per sequence) with the dense work in Java: the projections
@@ -48,6 +47,11 @@ final class VectorDecoder {
         if (!VectorKernels.enabled() || GradMode.is_enabled() || !WarmUp.ready()) {
             return false; // until the kernels are compiled (WarmUp.awaitReady), libtorch is faster
         }
+        return weightsReadable();
+    }
+
+    /** Every weight a step reads is a contiguous bf16 or float32 tensor used in its own dtype. */
+    boolean weightsReadable() {
         if (!model.lmHead().kernelReadable()) {
             return false;
         }
@@ -69,6 +73,40 @@ final class VectorDecoder {
 
     /** Logits [B, V] float32 for ids [B, 1] at positions [B, 1]; caches are updated. */
     synchronized Tensor lastLogits(Tensor ids, Tensor positions, AttentionContext context, List<LayerCache> caches) {
+        int batch = Math.toIntExact(ids.size(0));
+        float[] logits = inStep(() -> step(Tensors.toLongs(ids), Tensors.toLongs(positions), (layer, index, shape, q, k, v, out) ->
+                attend(layer, shape, q, k, v, context, caches.get(index), out)));
+        return Tensors.ofFloats(logits, batch, model.config().vocabSize());
+    }
+
+    /**
+     * One step for independent sequences, each with its own caches (one list per sequence,
+     * one cache per layer) and its own length: the dense work runs batched (each weight is
+     * read once for all of them), attention runs per sequence over its own cache. This is
+     * what continuous batching needs: sequences join and leave between steps.
+     *
+     * @return logits [B * V], row-major
+     */
+    synchronized float[] sequenceLogits(long[] tokens, long[] positions, List<List<LayerCache>> caches) {
+        int d = model.config().headDim();
+        return inStep(() -> step(tokens, positions, (layer, index, shape, q, k, v, out) -> {
+            Attention.DecodeShape one = new Attention.DecodeShape(1, shape.heads(), shape.kvHeads(), d);
+            int qWidth = shape.heads() * d;
+            int kvWidth = shape.kvHeads() * d;
+            for (int b = 0; b < shape.batch(); b++) {
+                float[] qb = java.util.Arrays.copyOfRange(q, b * qWidth, (b + 1) * qWidth);
+                float[] kb = java.util.Arrays.copyOfRange(k, b * kvWidth, (b + 1) * kvWidth);
+                float[] vb = java.util.Arrays.copyOfRange(v, b * kvWidth, (b + 1) * kvWidth);
+                float[] ob = new float[qWidth];
+                // Each sequence's past is its position: no padding inside a sequence's own cache.
+                attend(layer, one, qb, kb, vb, new AttentionContext(null, positions[b]), caches.get(b).get(index), ob);
+                System.arraycopy(ob, 0, out, b * qWidth, qWidth);
+            }
+        }));
+    }
+
+    /** Runs one step with the weights packed and libtorch on one thread. */
+    private float[] inStep(java.util.function.Supplier<float[]> step) {
         if (!packed) {
             // Once per model, unless the loader already did: the weights move into huge pages
             // (in place, shared with libtorch).
@@ -77,21 +115,38 @@ final class VectorDecoder {
         }
         // The libtorch calls left in a step (attention) are small; on one thread they leave the
         // other cores to the kernels' workers instead of OpenMP threads spinning on them.
-        int threads = torch.get_num_threads();
-        torch.set_num_threads(1);
+        TorchThreads.enterSingle();
         try {
-            return step(ids, positions, context, caches);
+            return step.get();
         } finally {
-            torch.set_num_threads(threads);
+            TorchThreads.exitSingle();
         }
     }
 
-    private Tensor step(Tensor ids, Tensor positions, AttentionContext context, List<LayerCache> caches) {
+    /** How one layer's attention runs for the step's batch: q [B, H, d], k and v [B, Hkv, d], out [B, H, d]. */
+    private interface AttentionStep {
+        void run(DecoderLayer layer, int layerIndex, Attention.DecodeShape shape, float[] q, float[] k, float[] v, float[] out);
+    }
+
+    /** The attention's Java step, else its libtorch forward with one token. */
+    private static void attend(DecoderLayer layer, Attention.DecodeShape shape, float[] q, float[] k, float[] v,
+            AttentionContext context, LayerCache cache, float[] out) {
+        if (!layer.attention().decodeStep(shape, q, k, v, context, cache, out)) {
+            int batch = shape.batch();
+            int d = shape.headDim();
+            // With one token, [B, H*d] is already the [B, H, 1, d] layout attention takes and gives.
+            try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+                Tensor y = layer.attention().forward(Tensors.ofFloats(q, batch, shape.heads(), 1, d),
+                        Tensors.ofFloats(k, batch, shape.kvHeads(), 1, d), Tensors.ofFloats(v, batch, shape.kvHeads(), 1, d), context, cache);
+                y.contiguous().data_ptr_float().get(out);
+            }
+        }
+    }
+
+    private float[] step(long[] tokens, long[] at, AttentionStep attention) {
         ModelConfig config = model.config();
-        int batch = Math.toIntExact(ids.size(0));
+        int batch = tokens.length;
         int hidden = config.hiddenSize();
-        long[] tokens = Tensors.toLongs(ids);
-        long[] at = Tensors.toLongs(positions);
         MatrixView embeddings = view(model.embeddingWeight());
         float[] x = new float[batch * hidden];
         for (int b = 0; b < batch; b++) {
@@ -107,16 +162,14 @@ final class VectorDecoder {
             model.rope().cosSin(at[b], cos, sin, b * half);
         }
         for (int i = 0; i < model.layers().size(); i++) {
-            layer(model.layers().get(i), x, batch, cos, sin, context, caches.get(i));
+            layer(model.layers().get(i), i, x, batch, cos, sin, attention);
         }
         float[] normed = rmsNorm(x, view(model.finalNorm()), batch, config.rmsNormEps());
-        float[] logits = project(model.lmHead(), normed, batch);
-        return Tensors.ofFloats(logits, batch, config.vocabSize());
+        return project(model.lmHead(), normed, batch);
     }
 
     /** One decoder block on the residual stream x [B, D], in place. */
-    private void layer(DecoderLayer layer, float[] x, int batch, float[] cos, float[] sin, AttentionContext context,
-            LayerCache cache) {
+    private void layer(DecoderLayer layer, int index, float[] x, int batch, float[] cos, float[] sin, AttentionStep attention) {
         ModelConfig config = model.config();
         int heads = config.numHeads();
         int kvHeads = config.numKvHeads();
@@ -139,13 +192,7 @@ final class VectorDecoder {
             Rope.apply(k, b * kvHeads * d, kvHeads, d, cos, sin, b * half);
         }
         float[] attended = new float[batch * heads * d];
-        Attention.DecodeShape shape = new Attention.DecodeShape(batch, heads, kvHeads, d);
-        if (!layer.attention().decodeStep(shape, q, k, v, context, cache, attended)) {
-            // With one token, [B, H*d] is already the [B, H, 1, d] layout attention takes and gives.
-            Tensor y = layer.attention().forward(Tensors.ofFloats(q, batch, heads, 1, d), Tensors.ofFloats(k, batch, kvHeads, 1, d),
-                    Tensors.ofFloats(v, batch, kvHeads, 1, d), context, cache);
-            y.contiguous().data_ptr_float().get(attended);
-        }
+        attention.run(layer, index, new Attention.DecodeShape(batch, heads, kvHeads, d), q, k, v, attended);
         add(x, project(layer.o, attended, batch));
 
         float[] h2 = rmsNorm(x, view(layer.postNorm), batch, config.rmsNormEps());
@@ -226,6 +273,11 @@ final class VectorDecoder {
         }
         out.add(model.lmHead().weight());
         return out;
+    }
+
+    /** Forgets the views (their memory is about to be released). */
+    synchronized void clear() {
+        views.clear();
     }
 
     /** A cached view of a tensor's buffer, rebuilt if the tensor moved. */

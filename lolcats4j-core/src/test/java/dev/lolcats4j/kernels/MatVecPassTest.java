@@ -28,6 +28,7 @@ class MatVecPassTest {
     @CsvSource({
         "1, 1, 1, true", "3, 5, 1, true", "7, 17, 1, true", "13, 33, 2, true", "64, 64, 1, true",
         "520, 700, 1, true", "521, 703, 3, true", "2048, 768, 1, true",
+        "37, 70, 4, true", "521, 703, 9, true", "64, 768, 16, true",
         "3, 5, 1, false", "13, 33, 2, false", "520, 700, 1, false", "521, 703, 3, false"})
     void matchesFloat64(int rows, int cols, int batch, boolean bf16) {
         Random random = new Random(rows * 31L + cols);

@@ -1,0 +1,274 @@
+package dev.lolcats4j.server;
+
+import dev.lolcats4j.generate.Sampler;
+import dev.lolcats4j.generate.SamplingConfig;
+import dev.lolcats4j.model.AttentionContext;
+import dev.lolcats4j.model.DecoderModel;
+import dev.lolcats4j.model.LayerCache;
+import dev.lolcats4j.torch.Tensors;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Continuous batching: one thread runs every model call. Each iteration it prefills waiting
+ * sessions up to a budget of {@value #PREFILL_TOKENS_PER_STEP} prompt tokens (always at
+ * least one session, so a long prompt delays the running ones by one prefill, not by a
+ * queue of them), drops finished and cancelled sessions, then steps every running session
+ * together ({@link DecoderModel#decodeSequences}): each weight is read once per step for
+ * all of them, and each sequence attends over its own caches (a fixed-size LoLCATs state, or
+ * a softmax KV cache).
+ *
+ * <p>Admission: at most {@code maxSessions} sessions exist at once (running or waiting for
+ * one of the {@code maxBatch} places in the batch); {@link #submit} refuses more with 429
+ * rather than letting memory grow.
+ */
+public final class Engine implements AutoCloseable {
+
+    /** Prompt tokens prefilled between two decode steps, at most (one session always joins). */
+    static final int PREFILL_TOKENS_PER_STEP = 1024;
+
+    private final DecoderModel model;
+    private final int maxBatch;
+    private final int maxContextTokens;
+    private final Semaphore slots;
+    private final int maxSessions;
+    private final LinkedBlockingQueue<Session> waiting = new LinkedBlockingQueue<>();
+    private final List<Running> running = new ArrayList<>();
+    private final Set<Integer> eos;
+    private final Consumer<String> log;
+    private final Thread loop;
+    private volatile boolean stopping;
+    private volatile int runningCount;
+    private volatile long steps;
+    private volatile long decodeNanos;
+    private volatile long decodedTokens;
+
+    /** A session in the batch: its caches, sampler and progress. */
+    private static final class Running {
+        final Session session;
+        final Sampler sampler;
+        final List<LayerCache> caches;
+        long position;
+        long next;
+        int generated;
+
+        Running(Session session, List<LayerCache> caches) {
+            this.session = session;
+            this.sampler = new Sampler(session.sampling);
+            this.caches = caches;
+        }
+    }
+
+    public Engine(ServedModel served, int maxSessions, int maxBatch, Consumer<String> log) {
+        this.model = served.model();
+        this.maxBatch = maxBatch;
+        this.maxSessions = maxSessions;
+        this.maxContextTokens = served.maxContextTokens();
+        this.slots = new Semaphore(maxSessions);
+        this.eos = Set.copyOf(model.config().eosTokenIds());
+        this.log = log;
+        this.loop = new Thread(this::run, "lolcats-decode-loop");
+        loop.setDaemon(true);
+        loop.start();
+    }
+
+    /**
+     * Queues a generation. The prompt must be non-empty, in the vocabulary, and leave room
+     * in the context (the caller checks).
+     *
+     * @throws ApiException 429 when {@code maxSessions} sessions exist already
+     */
+    public Session submit(int[] prompt, SamplingConfig sampling) {
+        if (stopping) {
+            throw new ApiException(503, "server_error", null, "shutting_down", "the server is shutting down");
+        }
+        if (!slots.tryAcquire()) {
+            throw new ApiException(429, "rate_limit_error", null, "too_many_sessions",
+                    "the server runs " + maxSessions + " sessions at once (--max-sessions); retry later");
+        }
+        Session session = new Session(prompt, sampling);
+        waiting.add(session);
+        return session;
+    }
+
+    /** Sessions in the batch now. */
+    public int running() {
+        return runningCount;
+    }
+
+    /** Sessions admitted and not yet finished (running or waiting for a place in the batch). */
+    public int sessions() {
+        return maxSessions - slots.availablePermits();
+    }
+
+    /** Decode steps run so far. */
+    public long steps() {
+        return steps;
+    }
+
+    /** Time spent in decode steps so far (prefills excluded). */
+    public long decodeNanos() {
+        return decodeNanos;
+    }
+
+    /** Tokens produced by decode steps so far (one per sequence per step; first tokens come from prefills). */
+    public long decodedTokens() {
+        return decodedTokens;
+    }
+
+    private void run() {
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            while (!stopping) {
+                try {
+                    iterate();
+                } catch (InterruptedException e) {
+                    break;
+                } catch (RuntimeException | Error e) {
+                    // A failure inside a step poisons that step's sessions, not the server.
+                    log.accept("decode step failed: " + e);
+                    for (Running r : running) {
+                        finish(r, new Session.End(null, "internal error: " + e.getMessage()));
+                    }
+                    running.clear();
+                    runningCount = 0;
+                }
+            }
+        }
+        for (Running r : running) {
+            finish(r, new Session.End(null, "the server is shutting down"));
+        }
+        Session s;
+        while ((s = waiting.poll()) != null) {
+            s.emit(new Session.End(null, "the server is shutting down"));
+            slots.release();
+        }
+    }
+
+    private void iterate() throws InterruptedException {
+        Session joining = running.isEmpty() ? waiting.poll(50, TimeUnit.MILLISECONDS)
+                : running.size() < maxBatch ? waiting.poll() : null;
+        int prefilled = 0;
+        while (joining != null) {
+            admit(joining);
+            prefilled += joining.prompt.length;
+            // More prefills before the next step while they are short: up to a budget of
+            // prompt tokens, so a burst of short requests does not take one step each to join,
+            // and a long prompt still delays the running sequences by one prefill only.
+            joining = prefilled < PREFILL_TOKENS_PER_STEP && running.size() < maxBatch ? waiting.poll() : null;
+        }
+        running.removeIf(r -> {
+            if (r.session.isCancelled()) {
+                finish(r, null);
+                return true;
+            }
+            return false;
+        });
+        runningCount = running.size();
+        if (running.isEmpty()) {
+            return;
+        }
+        int batch = running.size();
+        long[] tokens = new long[batch];
+        long[] positions = new long[batch];
+        List<List<LayerCache>> caches = new ArrayList<>(batch);
+        for (int b = 0; b < batch; b++) {
+            Running r = running.get(b);
+            tokens[b] = r.next;
+            positions[b] = r.position;
+            caches.add(r.caches);
+        }
+        long start = System.nanoTime();
+        float[][] logits = model.decodeSequences(tokens, positions, caches);
+        decodeNanos += System.nanoTime() - start;
+        decodedTokens += batch;
+        steps++;
+        List<Running> done = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            Running r = running.get(b);
+            r.position++;
+            if (take(r, logits[b])) {
+                done.add(r);
+            }
+        }
+        running.removeAll(done);
+        runningCount = running.size();
+    }
+
+    /** Prefills a new session and emits its first token; it joins the batch unless already done. */
+    private void admit(Session session) {
+        if (session.isCancelled()) {
+            session.emit(new Session.End(null, "cancelled"));
+            slots.release();
+            return;
+        }
+        Running r;
+        float[] logits;
+        try (PointerScope scope = new PointerScope()) {
+            int n = session.prompt.length;
+            long[] ids = new long[n];
+            long[] positions = new long[n];
+            for (int i = 0; i < n; i++) {
+                ids[i] = session.prompt[i];
+                positions[i] = i;
+            }
+            r = new Running(session, model.newCaches());
+            Tensor last = model.lastLogits(Tensors.ofLongs(ids, 1, n), Tensors.ofLongs(positions, 1, n), AttentionContext.unpadded(), r.caches);
+            logits = Tensors.toFloats(last.select(0, 0));
+            r.position = n;
+        } catch (RuntimeException e) {
+            log.accept("prefill failed: " + e);
+            session.emit(new Session.End(null, "internal error: " + e.getMessage()));
+            slots.release();
+            return;
+        }
+        if (!take(r, logits)) {
+            running.add(r);
+            runningCount = running.size();
+        }
+    }
+
+    /** Samples the next token and emits it; true when the session is finished (and released). */
+    private boolean take(Running r, float[] logits) {
+        int token = r.sampler.next(logits);
+        r.generated++;
+        r.next = token;
+        r.session.emit(new Session.Token(token));
+        if (eos.contains(token)) {
+            finish(r, new Session.End("stop", null));
+            return true;
+        }
+        if (r.generated >= r.session.sampling.maxNewTokens() || r.position + 1 >= maxContextTokens) {
+            finish(r, new Session.End("length", null));
+            return true;
+        }
+        return false;
+    }
+
+    private void finish(Running r, Session.End end) {
+        if (end != null) {
+            r.session.emit(end);
+        } else {
+            r.session.emit(new Session.End(null, "cancelled"));
+        }
+        slots.release();
+    }
+
+    /** Stops the loop (ending every session) and waits for it. */
+    @Override
+    public void close() {
+        stopping = true;
+        try {
+            loop.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
