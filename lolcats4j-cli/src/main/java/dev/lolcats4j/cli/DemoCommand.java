@@ -75,7 +75,7 @@ public final class DemoCommand implements Callable<Integer> {
             default -> throw new BadInputException("--teacher: expected recall or small, found \"" + teacherName + "\"");
         };
         Path teacher = demo.resolve(profile.folder());
-        if (!Files.isRegularFile(teacher.resolve("model.safetensors"))) {
+        if (!Files.isDirectory(teacher)) {
             throw new BadInputException(teacher + ": bundled teacher not found (run from the lolcats4j checkout or pass --home)");
         }
         OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "adapter/stage1", "adapter/stage2").inputs("--home", demo);

@@ -121,13 +121,17 @@ final class DemoReport {
 
     private static double metric(EvalReport report, String run, int task, String name) {
         List<TaskResult> results = report.runs().get(run);
-        return results == null ? Double.NaN : results.get(task).metrics().getOrDefault(name, Double.NaN);
+        return results == null || results.size() <= task ? Double.NaN : results.get(task).metrics().getOrDefault(name, Double.NaN);
     }
 
     /** Accuracy by distance of one recall task (0 = passkey, 1 = mqar) for one run. */
     private Map<Integer, Double> byDistance(String run, int task) {
         Map<Integer, Double> out = new TreeMap<>();
-        recall.runs().get(run).get(task).metrics().forEach((k, v) -> {
+        List<TaskResult> results = recall.runs().get(run);
+        if (results == null || results.size() <= task) {
+            return out;
+        }
+        results.get(task).metrics().forEach((k, v) -> {
             if (k.startsWith("acc@d")) {
                 out.put(Integer.parseInt(k.substring(5)), v);
             }

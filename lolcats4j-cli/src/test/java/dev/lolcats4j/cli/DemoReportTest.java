@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -66,5 +67,38 @@ class DemoReportTest {
         assertTrue(md.contains("| linearized (LoLCATs) | 4.500 | 0.450 | 100% / 20% | 90% / 10% |"), md);
         assertTrue(md.contains("Share of the perplexity gap closed (untrained swap -> teacher): 95.0%"), md);
         assertTrue(md.contains("![passkey](recall_passkey.png)") && md.contains("| 33 (inside W) | 100% | 90% | 0% |"), md);
+    }
+
+    /**
+     * The parts of the report that need real models: samples from the three models and decode
+     * timing, on the bundled small teacher with a one-step adapter. Minutes on 2 cores: slow tag.
+     */
+    @Test
+    @Tag("slow")
+    void samplesAndDecodeTimingRunOnTheBundledTeacher(@TempDir Path tmp) throws IOException {
+        Path demo = Path.of("..", "demo");
+        Path teacher = demo.resolve("teacher");
+        Path adapter = tmp.resolve("adapter");
+        Cli.run("linearize", "--model", teacher.toString(), "--data", demo.resolve("corpus/heldout.txt").toString(), "--out",
+                adapter.toString(), "--stage", "transfer", "--seq-len", "128", "--feature-dim", "32", "--window", "64",
+                "--transfer-steps", "1", "--micro-batch", "8").assertOk();
+        Map<String, List<TaskResult>> none = new LinkedHashMap<>();
+        DemoReport report = new DemoReport(DemoCommand.SMALL, teacher, adapter, new EvalReport(tmp, tmp, none),
+                new EvalReport(tmp, tmp, none), 1, 0, 1.0);
+        report.generateSamples(demo.resolve("corpus/heldout.txt"));
+        report.timeDecoding();
+        JsonNode decode = report.summary().get("decode");
+        assertEquals(DemoReport.DECODE_CONTEXTS.length, decode.size());
+        for (int i = 1; i < decode.size(); i++) {
+            assertEquals(decode.get(0).get("linearized_state_bytes").asLong(), decode.get(i).get("linearized_state_bytes").asLong(),
+                    "the linearized state does not grow");
+            assertTrue(decode.get(i).get("teacher_kv_bytes").asLong() > decode.get(i - 1).get("teacher_kv_bytes").asLong());
+            assertTrue(decode.get(i).get("teacher_ms_per_token").asDouble() > 0 && decode.get(i).get("linearized_ms_per_token").asDouble() > 0);
+        }
+        JsonNode samples = report.summary().get("samples");
+        for (String model : List.of("teacher", "linearized", "swapped")) {
+            assertTrue(samples.get(model).asText().startsWith(DemoReport.PROMPT) && samples.get(model).asText().length() > 40, model);
+        }
+        assertTrue(report.summary().at("/passkey_sample/expected").asText().matches("\\d{5}"));
     }
 }
