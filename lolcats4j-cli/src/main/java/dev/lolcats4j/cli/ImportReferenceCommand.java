@@ -83,8 +83,8 @@ final class ImportReferenceCommand implements Callable<Integer> {
             requireFile("--lora", lora);
         }
         AdapterConfig adapterConfig = adapterConfig();
-        if (lora == null && adapterConfig.lora() != null) {
-            err.println("no --lora checkpoint: writing an adapter without LoRA (the config's \"lora\" is dropped)");
+        boolean loraDropped = lora == null && adapterConfig.lora() != null;
+        if (loraDropped) {
             adapterConfig = adapterConfig.withLora(null);
         }
         if (model != null) {
@@ -100,19 +100,24 @@ final class ImportReferenceCommand implements Callable<Integer> {
         }
         OutputFolder.check(out, force, model);
         DecoderModel base = null;
+        String loadedLine = "";
         if (model != null) {
             long t = System.nanoTime();
             base = ModelLoader.load(model, ComputeType.F32);
-            err.printf(Locale.ROOT, "loaded %s: %s, %d layers (%.1f s); checking shapes against it%n", model,
+            loadedLine = String.format(Locale.ROOT, "loaded %s: %s, %d layers (%.1f s); shapes checked against it%n", model,
                     base.config().modelType(), base.config().numLayers(), (System.nanoTime() - t) / 1e9);
         }
-        err.printf(Locale.ROOT, "importing %s%s -> %s (%s, %s, F=%d, W=%d%s)%n", distill, lora == null ? "" : " + " + lora, out,
-                adapterConfig.attention().configName(), adapterConfig.featureMap().configName(), adapterConfig.featureDim(),
-                adapterConfig.windowSize(), adapterConfig.lora() == null ? "" : ", LoRA rank " + adapterConfig.lora().rank());
-        err.flush();
         AdapterConfig finalConfig = adapterConfig;
         DecoderModel checkAgainst = base;
         OutputFolder.write(out, force, tmp -> ReferenceImport.run(distill, lora, finalConfig, checkAgainst, tmp));
+        // Reported after the fact: a damaged checkpoint leaves stderr with its one error line only.
+        err.print(loadedLine);
+        if (loraDropped) {
+            err.println("no --lora checkpoint: wrote an adapter without LoRA (the config's \"lora\" is dropped)");
+        }
+        err.printf(Locale.ROOT, "imported %s%s -> %s (%s, %s, F=%d, W=%d%s)%n", distill, lora == null ? "" : " + " + lora, out,
+                adapterConfig.attention().configName(), adapterConfig.featureMap().configName(), adapterConfig.featureDim(),
+                adapterConfig.windowSize(), adapterConfig.lora() == null ? "" : ", LoRA rank " + adapterConfig.lora().rank());
         err.println("wrote " + out);
         err.flush();
         return Main.EXIT_OK;
@@ -143,6 +148,9 @@ final class ImportReferenceCommand implements Callable<Integer> {
         int f = positive("--feature-dim", featureDim, d.featureDim());
         int w = positive("--window-size", windowSize, d.windowSize());
         List<Integer> layers = softmaxLayers == null ? List.of() : softmaxLayers;
+        if (new java.util.HashSet<>(layers).size() != layers.size()) {
+            throw new BadInputException("--softmax-layers: a layer is listed twice in " + layers);
+        }
         for (int layer : layers) {
             if (layer < 0) {
                 throw new BadInputException("--softmax-layers: expected non-negative layer indices, found " + layer);

@@ -61,10 +61,10 @@ final class MergeCommand implements Callable<Integer> {
         ComputeType store = storeDtype == null ? defaultStoreType(model) : parseStore(storeDtype);
         OutputFolder.check(out, force, model, adapter);
         long start = System.nanoTime();
-        err.printf(Locale.ROOT, "merging %s + %s -> %s (%s)%n", model, adapter, out, store.name().toLowerCase(Locale.ROOT));
-        err.flush();
         OutputFolder.write(out, force, tmp -> Models.merge(model, adapter, tmp, store.scalarType()));
-        err.printf(Locale.ROOT, "wrote %s (%.1f s)%n", out, (System.nanoTime() - start) / 1e9);
+        // One line after the fact: a bad adapter or model leaves stderr with its one error line only.
+        err.printf(Locale.ROOT, "merged %s + %s -> %s (%s, %.1f s)%n", model, adapter, out, store.name().toLowerCase(Locale.ROOT),
+                (System.nanoTime() - start) / 1e9);
         err.flush();
         return Main.EXIT_OK;
     }
