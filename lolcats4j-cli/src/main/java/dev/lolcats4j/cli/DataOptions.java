@@ -34,12 +34,21 @@ public final class DataOptions {
             description = "Seed of the training order (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    /** Checks the options and that every --data path exists, before any model is loaded. */
+    /** Checks the options and the --data paths, before any model is loaded. */
     void validate() {
         policy();
-        for (Path file : files) {
-            if (!java.nio.file.Files.exists(file)) {
-                throw new dev.lolcats4j.BadInputException("--data " + file + ": not found");
+        checkFiles();
+    }
+
+    /**
+     * Checks the --data paths before any work: each exists and is a regular file or a folder
+     * (never a FIFO or a device, which would block or never end).
+     */
+    private void checkFiles() {
+        for (Path f : files) {
+            InputText.refuseSpecial("--data", f);
+            if (!java.nio.file.Files.exists(f)) {
+                throw new dev.lolcats4j.BadInputException("--data " + f + ": data file or folder not found");
             }
         }
     }

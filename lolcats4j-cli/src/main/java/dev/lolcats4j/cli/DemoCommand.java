@@ -41,14 +41,23 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue an interrupted demo run.")
     boolean resume;
 
+    @Option(names = "--force", description = "Replace a non-empty --out folder.")
+    boolean force;
+
     @Override
     public Integer call() {
         Path demo = demoFolder();
+        OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "adapter/stage1", "adapter/stage2").inputs("--home", demo);
+        output.check();
+        return output.writeInPlace(dir -> run(demo, dir));
+    }
+
+    private int run(Path demo, Path dir) {
         Path teacher = demo.resolve("teacher");
         Path train = demo.resolve("corpus/train.txt");
         Path heldOut = demo.resolve("corpus/heldout.txt");
         Path cloze = demo.resolve("tasks/cloze.jsonl");
-        Path adapter = out.resolve("adapter");
+        Path adapter = dir.resolve("adapter");
         PrintWriter err = spec.commandLine().getErr();
         PrintStream stdout = System.out;
         PrintStream stderr = System.err;
@@ -62,12 +71,18 @@ public final class DemoCommand implements Callable<Integer> {
         if (resume) {
             linearize.add("--resume");
         }
-        check(Main.run(linearize.toArray(String[]::new), stdout, stderr), "linearize");
+        int code = Main.run(linearize.toArray(String[]::new), stdout, stderr);
+        if (code != Main.EXIT_OK) {
+            return code; // linearize has said why, in its one error line
+        }
 
         err.println("== 2/3 evaluate: teacher vs linearized vs untrained swap");
         err.flush();
-        check(Main.run(new String[] {"eval", "--model", teacher.toString(), "--adapter", adapter.toString(), "--task",
-                heldOut.toString(), cloze.toString(), "--compare", "--untrained", "--context", "512"}, stdout, stderr), "eval");
+        code = Main.run(new String[] {"eval", "--model", teacher.toString(), "--adapter", adapter.toString(), "--task",
+                heldOut.toString(), cloze.toString(), "--compare", "--untrained", "--context", "512"}, stdout, stderr);
+        if (code != Main.EXIT_OK) {
+            return code;
+        }
 
         String prompt = "Call me Ishmael. ";
         for (String[] which : new String[][] {{"teacher (softmax attention)", null}, {"linearized (LoLCATs)", adapter.toString()}}) {
@@ -80,11 +95,15 @@ public final class DemoCommand implements Callable<Integer> {
             }
             stdout.println("--- " + which[0] + ":");
             stdout.print(prompt);
-            check(Main.run(generate.toArray(String[]::new), stdout, stderr), "generate");
+            code = Main.run(generate.toArray(String[]::new), stdout, stderr);
+            if (code != Main.EXIT_OK) {
+                return code;
+            }
             stdout.println();
         }
-        stdout.println("demo finished: adapter in " + adapter + " (training curves: " + adapter.resolve("stage1/loss.png")
-                + ", " + adapter.resolve("stage2/loss.png") + ")");
+        Path shown = out.resolve("adapter");
+        stdout.println("demo finished: adapter in " + shown + " (training curves: " + shown.resolve("stage1/loss.png")
+                + ", " + shown.resolve("stage2/loss.png") + ")");
         return Main.EXIT_OK;
     }
 
@@ -95,11 +114,5 @@ public final class DemoCommand implements Callable<Integer> {
             throw new BadInputException(demo + ": bundled demo not found (run from the lolcats4j checkout or pass --home)");
         }
         return demo;
-    }
-
-    private static void check(int code, String step) {
-        if (code != Main.EXIT_OK) {
-            throw new IllegalStateException("demo: " + step + " failed with exit code " + code);
-        }
     }
 }

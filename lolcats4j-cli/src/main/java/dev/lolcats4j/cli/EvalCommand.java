@@ -45,7 +45,7 @@ final class EvalCommand implements Callable<Integer> {
     boolean untrained;
 
     @Option(names = "--context", converter = Flags.TokensOrDefault.class, paramLabel = "N", defaultValue = "0",
-            description = "Perplexity window and longest multiple-choice sequence, in tokens (default: the task's, else min(max positions, 2048)).")
+            description = "Perplexity window and longest multiple-choice sequence, in tokens (default: the task's, else 2048; either at most the model's max_position_embeddings).")
     int context;
 
     @Option(names = "--stride", converter = Flags.TokensOrDefault.class, paramLabel = "N", defaultValue = "0",

@@ -98,26 +98,30 @@ final class ImportReferenceCommand implements Callable<Integer> {
                 }
             }
         }
-        OutputFolder.check(out, force, model);
-        DecoderModel base = null;
-        String loadedLine = "";
-        if (model != null) {
-            long t = System.nanoTime();
-            base = ModelLoader.load(model, ComputeType.F32);
-            loadedLine = String.format(Locale.ROOT, "loaded %s: %s, %d layers (%.1f s); shapes checked against it%n", model,
-                    base.config().modelType(), base.config().numLayers(), (System.nanoTime() - t) / 1e9);
-        }
+        OutputFolder output = OutputFolder.of("--out", out).force(force)
+                .inputs("--distill", distill).inputs("--lora", lora).inputs("--config", config).inputs("--model", model);
+        output.check();
         AdapterConfig finalConfig = adapterConfig;
-        DecoderModel checkAgainst = base;
-        OutputFolder.write(out, force, tmp -> ReferenceImport.run(distill, lora, finalConfig, checkAgainst, tmp));
+        String[] loadedLine = {""};
+        output.writeAtomically(tmp -> {
+            DecoderModel base = null;
+            if (model != null) {
+                long t = System.nanoTime();
+                base = ModelLoader.load(model, ComputeType.F32);
+                loadedLine[0] = String.format(Locale.ROOT, "loaded %s: %s, %d layers (%.1f s); shapes checked against it%n", model,
+                        base.config().modelType(), base.config().numLayers(), (System.nanoTime() - t) / 1e9);
+            }
+            ReferenceImport.run(distill, lora, finalConfig, base, tmp);
+            return Main.EXIT_OK;
+        });
         // Reported after the fact: a damaged checkpoint leaves stderr with its one error line only.
-        err.print(loadedLine);
+        err.print(loadedLine[0]);
         if (loraDropped) {
             err.println("no --lora checkpoint: wrote an adapter without LoRA (the config's \"lora\" is dropped)");
         }
         err.printf(Locale.ROOT, "imported %s%s -> %s (%s, %s, F=%d, W=%d%s)%n", distill, lora == null ? "" : " + " + lora, out,
-                adapterConfig.attention().configName(), adapterConfig.featureMap().configName(), adapterConfig.featureDim(),
-                adapterConfig.windowSize(), adapterConfig.lora() == null ? "" : ", LoRA rank " + adapterConfig.lora().rank());
+                finalConfig.attention().configName(), finalConfig.featureMap().configName(), finalConfig.featureDim(),
+                finalConfig.windowSize(), finalConfig.lora() == null ? "" : ", LoRA rank " + finalConfig.lora().rank());
         err.println("wrote " + out);
         err.flush();
         return Main.EXIT_OK;
@@ -199,6 +203,7 @@ final class ImportReferenceCommand implements Callable<Integer> {
     }
 
     private static void requireFile(String flag, Path file) {
+        InputText.refuseSpecial(flag, file);
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(flag + " " + file + ": " + (Files.isDirectory(file) ? "expected a file, found a folder" : "file not found"));
         }

@@ -3,6 +3,7 @@ package dev.lolcats4j.cli;
 import dev.lolcats4j.BadInputException;
 import dev.lolcats4j.data.PackedDataset;
 import dev.lolcats4j.io.AtomicFiles;
+import dev.lolcats4j.io.Checksums;
 import dev.lolcats4j.lolcats.AdapterConfig;
 import dev.lolcats4j.lolcats.AdapterConfigJson;
 import dev.lolcats4j.lolcats.Adapters;
@@ -24,8 +25,10 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
@@ -62,6 +65,9 @@ public final class LinearizeCommand implements Callable<Integer> {
 
     @Option(names = "--resume", description = "Continue an interrupted run from the checkpoints in --out.")
     boolean resume;
+
+    @Option(names = "--force", description = "Replace a non-empty --out folder (its old content is deleted when the run succeeds).")
+    boolean force;
 
     @Option(names = "--attention", defaultValue = "hybrid_sw", description = "hybrid_sw | hybrid_tk | linear (default: ${DEFAULT-VALUE}).")
     String attention;
@@ -113,7 +119,7 @@ public final class LinearizeCommand implements Callable<Integer> {
             description = "Projections that get LoRA (default: ${DEFAULT-VALUE}).")
     List<String> loraTargets;
 
-    @Option(names = "--train-feature-maps", description = "Keep training feature maps and window factors in stage 2.")
+    @Option(names = "--train-feature-maps", description = "Keep training in stage 2 what stage 1 trains: feature maps (and their biases) and window factors.")
     boolean trainFeatureMaps;
 
     @Option(names = "--batch", converter = Flags.Positive.class, defaultValue = "8", description = "Sequences per optimiser step (default: ${DEFAULT-VALUE}).")
@@ -144,6 +150,7 @@ public final class LinearizeCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter stdout = spec.commandLine().getOut();
+        data.validate();
         boolean runTransfer = stage.equals("all") || stage.equals("transfer");
         boolean runLora = stage.equals("all") || stage.equals("lora");
         if (!runTransfer && !runLora) {
@@ -157,23 +164,34 @@ public final class LinearizeCommand implements Callable<Integer> {
         }
         AdapterConfig config = runTransfer ? adapterConfig() : AdapterConfigJson.read(model.adapter);
         validateAgainstModel(config, runLora);
+        OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "stage1", "stage2")
+                .inputs("--model", model.modelDir()).inputs("--adapter", model.adapter).inputs("--data", data.files);
+        output.check();
+        return output.writeInPlace(dir -> run(dir, config, runTransfer, runLora, err, stdout));
+    }
+
+    private int run(Path dir, AdapterConfig config, boolean runTransfer, boolean runLora, PrintWriter err, PrintWriter stdout) {
+        Map<String, String> identity = RunIdentity.of(spec);
+        if (resume) {
+            TrainLoop.checkResume(dir.resolve("stage1"), identity);
+            TrainLoop.checkResume(dir.resolve("stage2"), identity);
+        }
         Tokenizer tokenizer = model.tokenizer().orElseThrow(() -> new BadInputException(
                 model.modelDir().resolve("tokenizer.json") + ": not found; linearize needs the model's tokenizer to read --data"));
         // The teacher is the base model: an adapter, if given, is applied by the stages themselves.
         DecoderModel m = model.loadBase(err);
         PackedDataset dataset = data.load(tokenizer, err);
-        AtomicFiles.createDirectories(out);
         List<String> summary = new ArrayList<>();
         if (runTransfer) {
             torch.manual_seed(seed);
             Adapters.convert(m, config.withLora(null));
             int steps = transferSteps != null ? transferSteps : defaultSteps(dataset, 2);
             TrainResult r = train("stage 1", new AttentionTransfer(m, config.withLora(null), attentionXent), dataset, steps, transferLr,
-                    out.resolve("stage1"), err);
+                    dir.resolve("stage1"), identity, err);
             summary.add(String.format(Locale.ROOT, "stage 1 (attention transfer): %d steps, %,d tokens, best held-out loss %.5f at step %d, %s",
                     r.steps(), r.trainTokens(), r.bestEvalLoss(), r.bestStep(), ProgressLine.duration(r.seconds())));
-            Adapters.load(m, out.resolve("stage1/best"));
-            copyAdapter(out.resolve("stage1/best"), out);
+            Adapters.load(m, dir.resolve("stage1/best"));
+            copyAdapter(dir.resolve("stage1/best"), dir);
         } else {
             Adapters.load(m, model.adapter);
         }
@@ -184,15 +202,20 @@ public final class LinearizeCommand implements Callable<Integer> {
                     throw new BadInputException("--lora-targets: expected names from " + LoraConfig.ALL_TARGETS + ", found \"" + target + "\"");
                 }
             }
-            AdapterConfig withLora = AdapterConfigJson.read(runTransfer ? out : model.adapter).withLora(lora);
+            AdapterConfig withLora = AdapterConfigJson.read(runTransfer ? dir : model.adapter).withLora(lora);
+            Map<String, String> stage2Identity = new LinkedHashMap<>(identity);
+            if (runTransfer) {
+                // Stage 2 starts from stage 1's result: a resumed stage 2 must start from the same one.
+                stage2Identity.put("stage-1 adapter", Checksums.path(dir.resolve("stage1/best")));
+            }
             torch.manual_seed(seed + 1);
             Adapters.addLora(m, withLora);
             int steps = loraSteps != null ? loraSteps : defaultSteps(dataset, 1);
             TrainResult r = train("stage 2", new LoraFinetune(m, withLora, trainFeatureMaps), dataset, steps, loraLr,
-                    out.resolve("stage2"), err);
+                    dir.resolve("stage2"), stage2Identity, err);
             summary.add(String.format(Locale.ROOT, "stage 2 (LoRA): %d steps, %,d tokens, best held-out loss %.5f (perplexity %.3f) at step %d, %s",
                     r.steps(), r.trainTokens(), r.bestEvalLoss(), Math.exp(r.bestEvalLoss()), r.bestStep(), ProgressLine.duration(r.seconds())));
-            copyAdapter(out.resolve("stage2/best"), out);
+            copyAdapter(dir.resolve("stage2/best"), dir);
         }
         summary.forEach(stdout::println);
         stdout.println("adapter written to " + out + " (use: lolcats score --model " + model.modelDir() + " --adapter " + out + " ...)");
@@ -229,12 +252,13 @@ public final class LinearizeCommand implements Callable<Integer> {
         MemoryEstimate.checkTrainingFits(mc, configFile, model.computeType(), false, data.sequenceLength, microBatch, attentionXent);
     }
 
-    private TrainResult train(String label, Objective objective, PackedDataset dataset, int steps, double lr, Path dir, PrintWriter err) {
+    private TrainResult train(String label, Objective objective, PackedDataset dataset, int steps, double lr, Path dir,
+            Map<String, String> identity, PrintWriter err) {
         TrainConfig config = new TrainConfig(steps, lr, weightDecay, batch, microBatch, "plateau", 0, 1e-5, 0.1, patience, 0,
                 evalEvery, evalBatches, checkpointEvery, seed);
         err.printf(Locale.ROOT, "[%s] %d steps of %d sequences x %d tokens, lr %.1e%n", label, steps, batch,
                 dataset.train().get(0).tokens().length - 1, lr);
-        return new TrainLoop(objective, dataset, config, dir, new ProgressLine(err, label)).run(resume);
+        return new TrainLoop(objective, dataset, config, dir, new ProgressLine(err, label), identity).run(resume);
     }
 
     private int defaultSteps(PackedDataset dataset, int epochs) {

@@ -59,14 +59,18 @@ final class MergeCommand implements Callable<Integer> {
                     + "merge expects a base model folder");
         }
         ComputeType store = storeDtype == null ? defaultStoreType(model) : parseStore(storeDtype);
-        OutputFolder.check(out, force, model, adapter);
+        OutputFolder output = OutputFolder.of("--out", out).force(force).inputs("--model", model).inputs("--adapter", adapter);
+        output.check();
         long start = System.nanoTime();
-        OutputFolder.write(out, force, tmp -> Models.merge(model, adapter, tmp, store.scalarType()));
+        int code = output.writeAtomically(tmp -> {
+            Models.merge(model, adapter, tmp, store.scalarType());
+            return Main.EXIT_OK;
+        });
         // One line after the fact: a bad adapter or model leaves stderr with its one error line only.
         err.printf(Locale.ROOT, "merged %s + %s -> %s (%s, %.1f s)%n", model, adapter, out, store.name().toLowerCase(Locale.ROOT),
                 (System.nanoTime() - start) / 1e9);
         err.flush();
-        return Main.EXIT_OK;
+        return code;
     }
 
     private static ComputeType parseStore(String text) {

@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -106,15 +107,28 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue an interrupted run from --out/train/checkpoint.")
     boolean resume;
 
+    @Option(names = "--force", description = "Replace a non-empty --out folder (its old content is deleted when the run succeeds).")
+    boolean force;
+
     @Option(names = "--seed", converter = Flags.Seed.class, defaultValue = "42", description = "Seed for initialisation and data order (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Override
-    public Integer call() throws IOException {
-        PrintWriter err = spec.commandLine().getErr();
+    public Integer call() {
         validate();
-        Files.createDirectories(out);
-        Path tokenizerFolder = out.resolve("train/tokenizer");
+        OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "train")
+                .inputs("--data", data.files).inputs("--config", configFile).inputs("--tokenizer", tokenizerDir);
+        output.check();
+        return output.writeInPlace(this::run);
+    }
+
+    private int run(Path dir) throws IOException {
+        PrintWriter err = spec.commandLine().getErr();
+        Map<String, String> identity = RunIdentity.of(spec);
+        if (resume) {
+            TrainLoop.checkResume(dir.resolve("train"), identity);
+        }
+        Path tokenizerFolder = dir.resolve("train/tokenizer");
         Files.createDirectories(tokenizerFolder);
         if (tokenizerDir == null) {
             ByteLevelTokenizerFiles.write(tokenizerFolder);
@@ -129,7 +143,10 @@ public final class PretrainCommand implements Callable<Integer> {
             }
         }
         try (Tokenizer tokenizer = HfTokenizer.load(tokenizerFolder)) {
-            ModelConfig config = configFile != null ? fromFile(configFile, tokenizer) : fromFlags(tokenizer);
+            // max_position_embeddings records the length it is trained at: RoPE positions
+            // beyond it were never seen, and eval's default context stays within it.
+            ModelConfig config = (configFile != null ? fromFile(configFile, tokenizer) : fromFlags(tokenizer))
+                    .withMaxPositionEmbeddings(data.sequenceLength);
             err.printf(Locale.ROOT, "model: %d layers, hidden %d, %d heads (%d kv), vocab %d, %,d parameters%n", config.numLayers(),
                     config.hiddenSize(), config.numHeads(), config.numKvHeads(), config.vocabSize(), config.parameterCount());
             PackedDataset dataset = data.load(tokenizer, err);
@@ -138,10 +155,10 @@ public final class PretrainCommand implements Callable<Integer> {
             TrainConfig train = new TrainConfig(steps, lr, weightDecay, batch, microBatch, "cosine",
                     warmup != null ? warmup : Math.max(1, steps / 20), minLr, 0.1, 10, clip,
                     evalEvery != null ? evalEvery : every, 8, checkpointEvery != null ? checkpointEvery : every, seed);
-            TrainResult r = new TrainLoop(new Pretraining(model, !fp32Matmuls), dataset, train, out.resolve("train"),
-                    new ProgressLine(err, "pretrain")).run(resume);
-            copyFolder(out.resolve("train/best"), out);
-            copyFolder(tokenizerFolder, out);
+            TrainResult r = new TrainLoop(new Pretraining(model, !fp32Matmuls), dataset, train, dir.resolve("train"),
+                    new ProgressLine(err, "pretrain"), identity).run(resume);
+            copyFolder(dir.resolve("train/best"), dir);
+            copyFolder(tokenizerFolder, dir);
             PrintWriter stdout = spec.commandLine().getOut();
             stdout.printf(Locale.ROOT, "pretrained %d steps, %,d tokens in %s; best held-out loss %.4f (perplexity %.3f) at step %d%n",
                     r.steps(), r.trainTokens(), ProgressLine.duration(r.seconds()), r.bestEvalLoss(), Math.exp(r.bestEvalLoss()), r.bestStep());
@@ -202,7 +219,7 @@ public final class PretrainCommand implements Callable<Integer> {
         }
         return new ModelConfig("llama", tokenizer.vocabSize(), hidden, intermediate, layers, heads, kvHeads, hidden / heads,
                 1e-5, 10000.0, null, false, false, false, false, tokenizer.bosId().orElse(0),
-                tokenizer.eosId().isPresent() ? List.of(tokenizer.eosId().getAsInt()) : List.of(), 4096);
+                tokenizer.eosId().isPresent() ? List.of(tokenizer.eosId().getAsInt()) : List.of(), data.sequenceLength);
     }
 
     private static ModelConfig fromFile(Path file, Tokenizer tokenizer) {

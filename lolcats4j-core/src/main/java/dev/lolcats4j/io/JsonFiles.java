@@ -38,6 +38,7 @@ public final class JsonFiles {
     }
 
     public static JsonNode read(Path file) {
+        InputFiles.refuseLarger(file, InputFiles.MAX_JSON_BYTES);
         try {
             if (!Files.isRegularFile(file)) {
                 throw new BadInputException(file + ": " + (Files.exists(file) ? "not a regular file" : "not found"));

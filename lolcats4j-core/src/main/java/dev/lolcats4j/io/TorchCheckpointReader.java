@@ -157,6 +157,7 @@ public final class TorchCheckpointReader {
     }
 
     private static Object readObject(Path file) {
+        InputFiles.refuseSpecial(file);
         if (!Files.isRegularFile(file)) {
             throw BadInputException.at(file, "file", Files.exists(file) ? "not a regular file" : "does not exist");
         }

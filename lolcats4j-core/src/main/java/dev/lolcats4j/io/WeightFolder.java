@@ -49,6 +49,7 @@ public final class WeightFolder implements AutoCloseable {
      *                           is malformed
      */
     public static WeightFolder open(Path dir) {
+        InputFiles.refuseSpecial(dir);
         if (Files.isRegularFile(dir)) {
             SafetensorsFile f = SafetensorsFile.open(dir);
             return fromFiles(dir, List.of(f));

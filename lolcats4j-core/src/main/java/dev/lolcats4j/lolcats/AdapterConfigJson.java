@@ -28,7 +28,7 @@ public final class AdapterConfigJson {
     private AdapterConfigJson() {}
 
     public static AdapterConfig read(Path adapterDir) {
-        Path file = adapterDir.resolve(FILE_NAME);
+        Path file = dev.lolcats4j.io.InputFiles.refuseSpecial(adapterDir.resolve(FILE_NAME));
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(file + ": not found (an adapter folder holds adapter.safetensors and " + FILE_NAME + ")");
         }
@@ -37,6 +37,7 @@ public final class AdapterConfigJson {
 
     /** Reads a config file by its own path (any file name), e.g. a lolcats_config.json given on the command line. */
     public static AdapterConfig readFile(Path file) {
+        dev.lolcats4j.io.InputFiles.refuseSpecial(file);
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(file + ": not found (expected a " + FILE_NAME + " file)");
         }

@@ -82,7 +82,7 @@ public final class Adapters {
     /** Reads an adapter folder and applies it to the model; returns its config. */
     public static AdapterConfig load(DecoderModel model, Path dir) {
         AdapterConfig config = AdapterConfigJson.read(dir);
-        Path file = dir.resolve(WEIGHTS_FILE);
+        Path file = dev.lolcats4j.io.InputFiles.refuseSpecial(dir.resolve(WEIGHTS_FILE));
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(file + ": not found (adapter weights)");
         }

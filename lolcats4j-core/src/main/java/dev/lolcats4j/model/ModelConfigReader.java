@@ -20,6 +20,7 @@ public final class ModelConfigReader {
     /** Reads {@code dir/config.json}. */
     public static ModelConfig read(Path dir) {
         Path file = Files.isDirectory(dir) ? dir.resolve("config.json") : dir;
+        dev.lolcats4j.io.InputFiles.refuseSpecial(file);
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(file + ": not found (expected a Hugging Face model folder with config.json)");
         }

@@ -99,10 +99,11 @@ public final class HfTokenizer implements Tokenizer {
      */
     public static HfTokenizer load(Path modelDir) {
         Objects.requireNonNull(modelDir, "modelDir");
+        dev.lolcats4j.io.InputFiles.refuseSpecial(modelDir);
         if (!Files.isDirectory(modelDir)) {
             throw BadInputException.at(modelDir, "folder", "does not exist or is not a folder");
         }
-        Path tokenizerJson = modelDir.resolve(TOKENIZER_JSON);
+        Path tokenizerJson = dev.lolcats4j.io.InputFiles.refuseSpecial(modelDir.resolve(TOKENIZER_JSON));
         if (!Files.isRegularFile(tokenizerJson)) {
             throw BadInputException.at(modelDir, TOKENIZER_JSON,
                     "missing: the folder has no tokenizer.json (a Hugging Face fast tokenizer file)");
@@ -306,6 +307,7 @@ public final class HfTokenizer implements Tokenizer {
     }
 
     private static JsonNode readOptional(Path file) {
+        dev.lolcats4j.io.InputFiles.refuseSpecial(file);
         if (!Files.isRegularFile(file)) {
             return null;
         }

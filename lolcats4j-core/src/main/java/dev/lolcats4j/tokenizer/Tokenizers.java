@@ -19,7 +19,8 @@ public final class Tokenizers {
      *     files are malformed
      */
     public static Optional<Tokenizer> forModel(Path modelDir) {
-        if (!Files.isRegularFile(modelDir.resolve(HfTokenizer.TOKENIZER_JSON))) {
+        Path file = dev.lolcats4j.io.InputFiles.refuseSpecial(modelDir.resolve(HfTokenizer.TOKENIZER_JSON));
+        if (!Files.isRegularFile(file)) {
             return Optional.empty();
         }
         HfTokenizer tokenizer = HfTokenizer.load(modelDir);
