@@ -83,8 +83,8 @@ final class ImportReferenceCommand implements Callable<Integer> {
             requireFile("--lora", lora);
         }
         AdapterConfig adapterConfig = adapterConfig();
-        if (lora == null && adapterConfig.lora() != null) {
-            err.println("no --lora checkpoint: writing an adapter without LoRA (the config's \"lora\" is dropped)");
+        boolean loraDropped = lora == null && adapterConfig.lora() != null;
+        if (loraDropped) {
             adapterConfig = adapterConfig.withLora(null);
         }
         if (model != null) {
@@ -102,21 +102,26 @@ final class ImportReferenceCommand implements Callable<Integer> {
                 .inputs("--distill", distill).inputs("--lora", lora).inputs("--config", config).inputs("--model", model);
         output.check();
         AdapterConfig finalConfig = adapterConfig;
+        String[] loadedLine = {""};
         output.writeAtomically(tmp -> {
             DecoderModel base = null;
             if (model != null) {
                 long t = System.nanoTime();
                 base = ModelLoader.load(model, ComputeType.F32);
-                err.printf(Locale.ROOT, "loaded %s: %s, %d layers (%.1f s); checking shapes against it%n", model,
+                loadedLine[0] = String.format(Locale.ROOT, "loaded %s: %s, %d layers (%.1f s); shapes checked against it%n", model,
                         base.config().modelType(), base.config().numLayers(), (System.nanoTime() - t) / 1e9);
             }
-            err.printf(Locale.ROOT, "importing %s%s -> %s (%s, %s, F=%d, W=%d%s)%n", distill, lora == null ? "" : " + " + lora, out,
-                    finalConfig.attention().configName(), finalConfig.featureMap().configName(), finalConfig.featureDim(),
-                    finalConfig.windowSize(), finalConfig.lora() == null ? "" : ", LoRA rank " + finalConfig.lora().rank());
-            err.flush();
             ReferenceImport.run(distill, lora, finalConfig, base, tmp);
             return Main.EXIT_OK;
         });
+        // Reported after the fact: a damaged checkpoint leaves stderr with its one error line only.
+        err.print(loadedLine[0]);
+        if (loraDropped) {
+            err.println("no --lora checkpoint: wrote an adapter without LoRA (the config's \"lora\" is dropped)");
+        }
+        err.printf(Locale.ROOT, "imported %s%s -> %s (%s, %s, F=%d, W=%d%s)%n", distill, lora == null ? "" : " + " + lora, out,
+                finalConfig.attention().configName(), finalConfig.featureMap().configName(), finalConfig.featureDim(),
+                finalConfig.windowSize(), finalConfig.lora() == null ? "" : ", LoRA rank " + finalConfig.lora().rank());
         err.println("wrote " + out);
         err.flush();
         return Main.EXIT_OK;
@@ -147,6 +152,9 @@ final class ImportReferenceCommand implements Callable<Integer> {
         int f = positive("--feature-dim", featureDim, d.featureDim());
         int w = positive("--window-size", windowSize, d.windowSize());
         List<Integer> layers = softmaxLayers == null ? List.of() : softmaxLayers;
+        if (new java.util.HashSet<>(layers).size() != layers.size()) {
+            throw new BadInputException("--softmax-layers: a layer is listed twice in " + layers);
+        }
         for (int layer : layers) {
             if (layer < 0) {
                 throw new BadInputException("--softmax-layers: expected non-negative layer indices, found " + layer);

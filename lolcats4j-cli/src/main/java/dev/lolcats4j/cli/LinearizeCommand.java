@@ -266,6 +266,9 @@ public final class LinearizeCommand implements Callable<Integer> {
         data.validate();
         ModelConfig mc = ModelConfigReader.read(model.modelDir());
         Path configFile = model.modelDir().resolve("config.json");
+        if (new java.util.HashSet<>(config.softmaxLayers()).size() != config.softmaxLayers().size()) {
+            throw new BadInputException("--softmax-layers: a layer is listed twice in " + config.softmaxLayers());
+        }
         for (int layer : config.softmaxLayers()) {
             if (layer >= mc.numLayers()) {
                 throw new BadInputException("--softmax-layers: expected layer indices in [0, " + (mc.numLayers() - 1)

@@ -63,12 +63,12 @@ final class MergeCommand implements Callable<Integer> {
         output.check();
         long start = System.nanoTime();
         int code = output.writeAtomically(tmp -> {
-            err.printf(Locale.ROOT, "merging %s + %s -> %s (%s)%n", model, adapter, out, store.name().toLowerCase(Locale.ROOT));
-            err.flush();
             Models.merge(model, adapter, tmp, store.scalarType());
             return Main.EXIT_OK;
         });
-        err.printf(Locale.ROOT, "wrote %s (%.1f s)%n", out, (System.nanoTime() - start) / 1e9);
+        // One line after the fact: a bad adapter or model leaves stderr with its one error line only.
+        err.printf(Locale.ROOT, "merged %s + %s -> %s (%s, %.1f s)%n", model, adapter, out, store.name().toLowerCase(Locale.ROOT),
+                (System.nanoTime() - start) / 1e9);
         err.flush();
         return code;
     }

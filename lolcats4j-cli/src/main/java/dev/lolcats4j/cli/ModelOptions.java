@@ -89,12 +89,17 @@ public final class ModelOptions {
         ComputeType type = computeType();
         long start = System.nanoTime();
         DecoderModel m = ModelLoader.load(model, type);
-        status.printf(Locale.ROOT, "loaded %s: %s, %d layers, vocab %d, %s (%.1f s)%n", model, m.config().modelType(),
+        // Status lines are printed once model and adapter are both loaded, so that a bad adapter
+        // leaves stderr with its one error line only.
+        String loaded = String.format(Locale.ROOT, "loaded %s: %s, %d layers, vocab %d, %s (%.1f s)%n", model, m.config().modelType(),
                 m.config().numLayers(), m.config().vocabSize(), type.name().toLowerCase(Locale.ROOT), seconds(start));
         Optional<Path> adapterDir = withAdapter ? adapterDir() : Optional.empty();
-        if (adapterDir.isPresent()) {
+        if (adapterDir.isEmpty()) {
+            status.print(loaded);
+        } else {
             long t = System.nanoTime();
             AdapterConfig config = Adapters.load(m, adapterDir.get());
+            status.print(loaded);
             status.printf(Locale.ROOT, "adapter %s%s: %s, %s, window %d%s (%.1f s)%n", adapterDir.get(),
                     adapter == null ? " (found in the model folder)" : "", config.attention().configName(),
                     config.featureMap().configName(), config.windowSize(),
