@@ -41,8 +41,12 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue an interrupted demo run.")
     boolean resume;
 
+    @Option(names = "--dtype", paramLabel = Dtypes.LABEL, defaultValue = "auto", description = Dtypes.DESCRIPTION)
+    String dtype;
+
     @Override
     public Integer call() {
+        Dtypes.parse(dtype);
         Path demo = demoFolder();
         Path teacher = demo.resolve("teacher");
         Path train = demo.resolve("corpus/train.txt");
@@ -58,7 +62,7 @@ public final class DemoCommand implements Callable<Integer> {
         List<String> linearize = new ArrayList<>(List.of("linearize", "--model", teacher.toString(), "--data", train.toString(),
                 "--out", adapter.toString(), "--seq-len", "512", "--window", "64", "--feature-dim", "32",
                 "--transfer-steps", Integer.toString(transferSteps), "--lora-steps", Integer.toString(loraSteps),
-                "--lora-lr", "1e-3", "--eval-every", "25", "--checkpoint-every", "25", "--micro-batch", "8"));
+                "--lora-lr", "1e-3", "--eval-every", "25", "--checkpoint-every", "25", "--micro-batch", "8", "--dtype", dtype));
         if (resume) {
             linearize.add("--resume");
         }
@@ -67,14 +71,14 @@ public final class DemoCommand implements Callable<Integer> {
         err.println("== 2/3 evaluate: teacher vs linearized vs untrained swap");
         err.flush();
         check(Main.run(new String[] {"eval", "--model", teacher.toString(), "--adapter", adapter.toString(), "--task",
-                heldOut.toString(), cloze.toString(), "--compare", "--untrained", "--context", "512"}, stdout, stderr), "eval");
+                heldOut.toString(), cloze.toString(), "--compare", "--untrained", "--context", "512", "--dtype", dtype}, stdout, stderr), "eval");
 
         String prompt = "Call me Ishmael. ";
         for (String[] which : new String[][] {{"teacher (softmax attention)", null}, {"linearized (LoLCATs)", adapter.toString()}}) {
             err.println("== 3/3 generate with the " + which[0]);
             err.flush();
             List<String> generate = new ArrayList<>(List.of("generate", "--model", teacher.toString(), "--prompt", prompt,
-                    "--max-new-tokens", "300", "--temperature", "0.7", "--seed", "1"));
+                    "--max-new-tokens", "300", "--temperature", "0.7", "--seed", "1", "--dtype", dtype));
             if (which[1] != null) {
                 generate.addAll(List.of("--adapter", which[1]));
             }

@@ -14,7 +14,7 @@ import org.bytedeco.pytorch.global.torch;
 public final class DecoderModel {
 
     private final ModelConfig config;
-    private final ComputeType computeType;
+    private ComputeType computeType;
     private final Tensor embeddings; // [V, D] compute dtype
     private final List<DecoderLayer> layers;
     private final Tensor finalNorm;  // [D] float32
@@ -37,6 +37,7 @@ public final class DecoderModel {
         return config;
     }
 
+    /** The dtype the matmuls run in (the weights' own, or that of their matmul copies). */
     public ComputeType computeType() {
         return computeType;
     }
@@ -115,6 +116,11 @@ public final class DecoderModel {
         return logits(x.narrow(1, x.size(1) - 1, 1)).squeeze(1);
     }
 
+    /** True if a decode step of this model runs through the Java kernels now (else libtorch). */
+    public boolean decodesWithKernels() {
+        return vectorDecoder.applies();
+    }
+
     /** One new token per sequence from caches, and the Java decode step can take this model. */
     private boolean isDecodeStep(Tensor ids, List<LayerCache> caches) {
         return caches != null && ids.dim() == 2 && ids.size(1) == 1 && vectorDecoder.applies();
@@ -170,6 +176,24 @@ public final class DecoderModel {
             }
         }
         lmHead.setMatmulType(type);
+    }
+
+    /**
+     * Runs every projection's matmul (and the LM head's) on a copy of its frozen weight
+     * converted once to {@code type}, the stored weights staying as they are for the decode
+     * kernels (see {@link Projection#holdMatmulCopy}).
+     */
+    public void holdMatmulCopies(ComputeType type) {
+        for (DecoderLayer layer : layers) {
+            for (String name : new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}) {
+                layer.projection(name).holdMatmulCopy(type.scalarType());
+            }
+            if (layer.attention() instanceof SoftmaxAttention) {
+                layer.setAttention(layer.softmaxAttention()); // its SDPA dtype follows the matmuls
+            }
+        }
+        lmHead.holdMatmulCopy(type.scalarType());
+        this.computeType = type;
     }
 
     /** Fresh per-layer caches for generation. */

@@ -1,0 +1,59 @@
+package dev.lolcats4j.cpu;
+
+import dev.lolcats4j.model.ComputeType;
+import java.util.Locale;
+import java.util.function.Supplier;
+
+/**
+ * The matmul dtype rule: bf16 only where the CPU has native bf16 instructions (AMX,
+ * AVX512-BF16, ARM BF16) and the probe measured bf16 at least {@link #MIN_BF16_SPEEDUP} times
+ * faster than float32 at the same size; float32 everywhere else. Both conditions matter: without the
+ * instructions libtorch emulates bf16 (1.3 GFLOP/s against 91 in float32 on an AVX2-only EPYC),
+ * and the flags alone do not prove that this libtorch build uses them.
+ *
+ * <p>The margin pays for what bf16 adds around the matmuls (casting activations, bf16
+ * attention) that a bare GEMM rate does not show.
+ */
+public final class DtypeRule {
+
+    public static final double MIN_BF16_SPEEDUP = 1.2;
+
+    private DtypeRule() {}
+
+    /** What {@code --dtype auto} picks; {@code rates} is only asked for when the flags allow bf16. */
+    public static DtypeDecision auto(CpuInfo cpu, Supplier<GemmRates> rates) {
+        if (!cpu.nativeBf16()) {
+            return new DtypeDecision(ComputeType.F32, DtypeRequest.AUTO,
+                    "auto: f32 (no native bf16 instructions: amx_bf16, avx512_bf16 or ARM bf16)", null, null);
+        }
+        GemmRates r = rates.get();
+        if (r.bf16Speedup() >= MIN_BF16_SPEEDUP) {
+            return new DtypeDecision(ComputeType.BF16, DtypeRequest.AUTO, String.format(Locale.ROOT,
+                    "auto: bf16 (GEMM at %d^3: bf16 %.1f GFLOP/s vs f32 %.1f)", r.commonSize(), r.bf16AtCommonGflops(),
+                    r.f32AtCommonGflops()), null, r);
+        }
+        return new DtypeDecision(ComputeType.F32, DtypeRequest.AUTO, String.format(Locale.ROOT,
+                "auto: f32 (GEMM at %d^3: bf16 %.1f GFLOP/s is not %.1fx f32's %.1f)", r.commonSize(), r.bf16AtCommonGflops(),
+                MIN_BF16_SPEEDUP, r.f32AtCommonGflops()), null, r);
+    }
+
+    /**
+     * The decision for a request: auto as above; f32 as asked (no probe); bf16 as asked, with
+     * one warning line when auto would not have picked it (the two measured rates in it).
+     */
+    public static DtypeDecision decide(DtypeRequest request, CpuInfo cpu, Supplier<GemmRates> rates) {
+        return switch (request) {
+            case AUTO -> auto(cpu, rates);
+            case F32 -> new DtypeDecision(ComputeType.F32, request, "f32 (asked)", null, null);
+            case BF16 -> {
+                GemmRates r = rates.get();
+                DtypeDecision auto = auto(cpu, () -> r);
+                String warning = auto.type() == ComputeType.BF16 ? null : String.format(Locale.ROOT,
+                        "warning: --dtype bf16 on a CPU where bf16 matmuls are slow: measured %.1f GFLOP/s in bf16 against "
+                        + "%.1f GFLOP/s in f32 (%s); --dtype auto would use f32", r.bf16AtCommonGflops(), r.f32AtCommonGflops(),
+                        cpu.nativeBf16() ? "bf16 instructions present but slower here" : "no native bf16 instructions");
+                yield new DtypeDecision(ComputeType.BF16, request, "bf16 (asked)", warning, r);
+            }
+        };
+    }
+}
