@@ -81,7 +81,7 @@ final class TrainBench {
         double stage1Flops = 2.0 * (matmulParams - model.lmHead().weight().numel()) * length;
         rows.add(stage("transfer", new AttentionTransfer(model, adapter), batch, options, prefill, stage1Flops, gemm, length));
 
-        Adapters.addLora(model, LoraConfig.defaults());
+        Adapters.addLora(model, adapter.withLora(LoraConfig.defaults()));
         // Stage 2: forward, and backward through the activations (no weight gradients for frozen weights).
         double stage2Flops = 4.0 * matmulParams * length;
         rows.add(stage("lora", new LoraFinetune(model, adapter.withLora(LoraConfig.defaults()), false), batch, options, prefill,

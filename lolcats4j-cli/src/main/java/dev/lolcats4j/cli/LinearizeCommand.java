@@ -182,7 +182,7 @@ public final class LinearizeCommand implements Callable<Integer> {
             }
             AdapterConfig withLora = AdapterConfigJson.read(runTransfer ? out : model.adapter).withLora(lora);
             torch.manual_seed(seed + 1);
-            Adapters.addLora(m, lora);
+            Adapters.addLora(m, withLora);
             int steps = loraSteps != null ? loraSteps : defaultSteps(dataset, 1);
             TrainResult r = train("stage 2", new LoraFinetune(m, withLora, trainFeatureMaps), dataset, steps, loraLr,
                     out.resolve("stage2"), err);

@@ -94,7 +94,7 @@ public final class ModelLoader {
             List<DecoderLayer> layers = new ArrayList<>();
             for (int i = 0; i < config.numLayers(); i++) {
                 String p = "model.layers." + i + ".";
-                layers.add(new DecoderLayer(config,
+                layers.add(new DecoderLayer(config, i,
                         vector(p + "input_layernorm.weight", hidden),
                         vector(p + "post_attention_layernorm.weight", hidden),
                         projection(p + "self_attn.q_proj", qWidth, hidden, config.attentionBias()),
