@@ -53,18 +53,18 @@ public final class Capabilities {
         Optional<ProbeCache> cache = ProbeCache.standard();
         if (!fresh && cache.isPresent()) {
             Optional<GemmRates> cached = cache.get().get(key);
-            if (cached.isPresent()) {
+            if (cached.isPresent() && DtypeRule.conclusive(cpu(), cached.get())) {
                 ratesFromCache = true;
                 return cached.get();
             }
         }
         GemmRates measured = GemmProbe.measure();
         ratesFromCache = false;
-        if (!cpu().nativeBf16() || measured.bf16Speedup() >= DtypeRule.MIN_BF16_SPEEDUP) {
+        if (DtypeRule.conclusive(cpu(), measured)) {
             cache.ifPresent(c -> c.put(key, measured));
         }
-        // Else not kept: native bf16 measured slower is more likely a probe disturbed by other
-        // processes than the truth, so the next run measures again (and decides f32 meanwhile).
+        // Else not kept: native bf16 measured slower (or only at small sizes) is more likely a
+        // probe disturbed by other processes than the truth; the next run measures again.
         return measured;
     }
 

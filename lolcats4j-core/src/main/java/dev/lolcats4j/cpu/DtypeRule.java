@@ -18,6 +18,13 @@ public final class DtypeRule {
 
     public static final double MIN_BF16_SPEEDUP = 1.2;
 
+    /**
+     * The smallest size at which the two rates are compared: below it both are dominated by
+     * per-call latency (on this project's shared 2-core machine, 256^3 GEMMs measured 0.4-60
+     * GFLOP/s in f32 and 0.4-390 in bf16 from one run to the next), so the ratio says nothing.
+     */
+    public static final int MIN_COMPARE_SIZE = 512;
+
     private DtypeRule() {}
 
     /** What {@code --dtype auto} picks; {@code rates} is only asked for when the flags allow bf16. */
@@ -27,6 +34,11 @@ public final class DtypeRule {
                     "auto: f32 (no native bf16 instructions: amx_bf16, avx512_bf16 or ARM bf16)", null, null);
         }
         GemmRates r = rates.get();
+        if (r.commonSize() < MIN_COMPARE_SIZE) {
+            return new DtypeDecision(ComputeType.F32, DtypeRequest.AUTO, String.format(Locale.ROOT,
+                    "auto: f32 (probe inconclusive: bf16 compared with f32 only at %d^3, bf16 %.1f vs f32 %.1f GFLOP/s)",
+                    r.commonSize(), r.bf16AtCommonGflops(), r.f32AtCommonGflops()), null, r);
+        }
         if (r.bf16Speedup() >= MIN_BF16_SPEEDUP) {
             return new DtypeDecision(ComputeType.BF16, DtypeRequest.AUTO, String.format(Locale.ROOT,
                     "auto: bf16 (GEMM at %d^3: bf16 %.1f GFLOP/s vs f32 %.1f)", r.commonSize(), r.bf16AtCommonGflops(),
@@ -35,6 +47,16 @@ public final class DtypeRule {
         return new DtypeDecision(ComputeType.F32, DtypeRequest.AUTO, String.format(Locale.ROOT,
                 "auto: f32 (GEMM at %d^3: bf16 %.1f GFLOP/s is not %.1fx f32's %.1f)", r.commonSize(), r.bf16AtCommonGflops(),
                 MIN_BF16_SPEEDUP, r.f32AtCommonGflops()), null, r);
+    }
+
+    /**
+     * True if the rates settle the choice for this CPU: no native bf16 (the flags decide), or
+     * a comparison at {@link #MIN_COMPARE_SIZE} or above that bf16 won. Only such rates are
+     * cached: a native-bf16 CPU measured slow is more likely a probe disturbed by other
+     * processes, and is measured again next time.
+     */
+    public static boolean conclusive(CpuInfo cpu, GemmRates r) {
+        return !cpu.nativeBf16() || (r.commonSize() >= MIN_COMPARE_SIZE && r.bf16Speedup() >= MIN_BF16_SPEEDUP);
     }
 
     /**

@@ -117,8 +117,15 @@ class DtypeRuleTest {
     @Test
     void nativeFlagsAreNotEnoughWithoutTheMeasuredSpeedup() {
         CpuInfo xeon = cpu("xeon-amx.txt", "amd64");
-        // Recorded on the Xeon while 20+ processes shared its 2 cores: small bf16 GEMMs 1.0 GFLOP/s.
+        // Recorded on the Xeon while 20+ processes shared its 2 cores: small bf16 GEMMs 1.0 GFLOP/s...
         assertEquals(ComputeType.F32, DtypeRule.auto(xeon, () -> GemmRates.of(47.0, 1.0, 256)).type());
+        // ...or, in another run, bf16 "faster" at 256^3 where both were latency-bound: inconclusive, f32.
+        DtypeDecision small = DtypeRule.auto(xeon, () -> GemmRates.of(0.4, 0.6, 256));
+        assertEquals(ComputeType.F32, small.type());
+        assertTrue(small.reason().contains("inconclusive"), small.reason());
+        assertFalse(DtypeRule.conclusive(xeon, GemmRates.of(0.4, 0.6, 256)));
+        assertTrue(DtypeRule.conclusive(xeon, XEON_AMX));
+        assertTrue(DtypeRule.conclusive(cpu("epyc-avx2.txt", "amd64"), GemmRates.of(0.4, 0.6, 256)), "the flags decide");
         // An AVX512-BF16 CPU without AMX: bf16 only 7% faster than f32 is below the margin...
         CpuInfo zen4 = new CpuInfo("AMD EPYC 9R14", "amd64", Set.of("avx2", "fma", "avx512f", "avx512_bf16"), 2);
         assertEquals(ComputeType.F32, DtypeRule.auto(zen4, () -> GemmRates.of(140, 150, 2048)).type());
