@@ -10,8 +10,8 @@ import java.util.Locale;
  * @param f32Size largest square size probed in float32 (smaller where the path is slow)
  * @param bf16Size largest square size probed in bf16
  * @param commonSize the largest size probed in both dtypes, where they are compared
- * @param f32AtCommonGflops float32 rate at {@code commonSize}
- * @param bf16AtCommonGflops bf16 rate at {@code commonSize}
+ * @param f32AtCommonGflops best float32 rate at sizes up to {@code commonSize}
+ * @param bf16AtCommonGflops best bf16 rate at sizes up to {@code commonSize}
  * @param threads libtorch intra-op threads during the probe
  * @param seconds wall time of the whole probe
  */
