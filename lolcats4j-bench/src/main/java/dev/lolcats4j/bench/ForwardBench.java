@@ -45,6 +45,9 @@ public final class ForwardBench {
             double readGbps, List<Prefill> prefill, Decode decode, Decode decodeLibtorch, boolean vectorKernels,
             double fractionTarget, double decodeRatioTarget) {}
 
+    /** Prefill passes per shape stop at about this many seconds in all (estimated from the probe). */
+    static final double PREFILL_CAP_SECONDS = 60;
+
     private ForwardBench() {}
 
     public static Result run(Options options) {
@@ -73,7 +76,19 @@ public final class ForwardBench {
                 Tensor ids = Tensors.keep(SyntheticModel.ids(random, config.vocabSize(), s[0], s[1]));
                 // The first passes of a fresh process fault in the activations' memory (slow in this
                 // VM: 756, 673, 663 ms, then 434-490 for 1 x 1024): warm up past them.
-                double ms = Timing.medianMs(Math.max(4, options.warmup()), options.iterations(), () -> model.forward(ids));
+                // On a slow path (bf16 forced where it is emulated) fewer passes: at most about
+                // PREFILL_CAP_SECONDS in all, estimated from the probe at 40% of the GEMM rate.
+                long tokensHere = (long) s[0] * s[1];
+                double estimateSeconds = 2.0 * matmulParams * tokensHere / (0.4 * context.chosenGemmGflops() * 1e9);
+                int warm = Math.max(4, options.warmup());
+                int timed = options.iterations();
+                if ((warm + timed) * estimateSeconds > PREFILL_CAP_SECONDS) {
+                    warm = 1;
+                    timed = (int) Math.max(1, Math.min(timed, PREFILL_CAP_SECONDS / estimateSeconds - 1));
+                    Timing.progress("forward prefill %dx%d: ~%.0f s per pass at the probed rate: %d untimed + %d timed passes",
+                            s[0], s[1], estimateSeconds, warm, timed);
+                }
+                double ms = Timing.medianMs(warm, timed, () -> model.forward(ids));
                 long tokens = (long) s[0] * s[1];
                 double gflops = 2.0 * params * tokens / (ms * 1e6);
                 double matmulGflops = 2.0 * matmulParams * tokens / (ms * 1e6);
