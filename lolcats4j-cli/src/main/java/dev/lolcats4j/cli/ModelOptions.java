@@ -64,7 +64,8 @@ public final class ModelOptions {
 
     public DtypeDecision decision() {
         if (decision == null) {
-            decision = Dtypes.decide(dtype, mixee == null ? null : mixee.commandLine().getErr());
+            DtypeDecision forCpu = Dtypes.decide(dtype, mixee == null ? null : mixee.commandLine().getErr());
+            decision = dev.lolcats4j.cpu.DtypeRule.forModel(forCpu, dev.lolcats4j.model.ModelConfigReader.read(model).hiddenSize());
         }
         return decision;
     }

@@ -143,6 +143,19 @@ class DtypeRuleTest {
     }
 
     @Test
+    void smallModelsStayInFloat32UnderAuto() {
+        DtypeDecision amx = DtypeRule.auto(cpu("xeon-amx.txt", "amd64"), () -> XEON_AMX);
+        DtypeDecision demo = DtypeRule.forModel(amx, 128); // the bundled demo teacher
+        assertEquals(ComputeType.F32, demo.type());
+        assertTrue(demo.reason().contains("hidden size 128"), demo.reason());
+        assertEquals(ComputeType.BF16, DtypeRule.forModel(amx, 768).type());
+        assertEquals(ComputeType.BF16, DtypeRule.forModel(amx, DtypeRule.MIN_BF16_HIDDEN_SIZE).type());
+        // Asked for explicitly, bf16 stays.
+        DtypeDecision forced = DtypeRule.decide(DtypeRequest.BF16, cpu("xeon-amx.txt", "amd64"), () -> XEON_AMX);
+        assertEquals(ComputeType.BF16, DtypeRule.forModel(forced, 128).type());
+    }
+
+    @Test
     void armGravitonChoosesByItsBf16Extension() {
         assertEquals(ComputeType.F32, DtypeRule.auto(cpu("graviton2.txt", "aarch64"), noProbe()).type());
         assertEquals(ComputeType.BF16, DtypeRule.auto(cpu("graviton3.txt", "aarch64"), () -> GemmRates.of(60, 150, 1024)).type());
