@@ -26,7 +26,7 @@ lolcats_filter_stderr() {
 # is handed over through fd 3.
 lolcats_run_filtered() {
     local filter_pid cmd_pid status
-    exec 3<&0
+    { exec 3<&0; } 2>/dev/null || exec 3</dev/null  # stdin may be closed
     exec 4> >(lolcats_filter_stderr >&2)
     filter_pid=$!
     "$@" <&3 2>&4 3<&- 4>&- &

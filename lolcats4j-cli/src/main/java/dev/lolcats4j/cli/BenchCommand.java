@@ -47,13 +47,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "Smaller sizes: a smoke test in seconds.")
     boolean quick;
 
-    @Option(names = "--warmup", defaultValue = "2", description = "Untimed iterations (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", converter = Flags.NonNegative.class, defaultValue = "2", description = "Untimed iterations (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--iterations", defaultValue = "5", description = "Timed iterations; the median is reported (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--iterations", converter = Flags.Positive.class, defaultValue = "5", description = "Timed iterations; the median is reported (default: ${DEFAULT-VALUE}).")
     int iterations;
 
-    @Option(names = "--memory-budget-gib", defaultValue = "8", description = "Skip sizes estimated above this (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--memory-budget-gib", converter = Flags.PositiveReal.class, defaultValue = "8", description = "Skip sizes estimated above this (default: ${DEFAULT-VALUE}).")
     double memoryBudgetGib;
 
     @Option(names = "--config", paramLabel = "F", description = "bench train: the model shape from a Hugging Face config.json (file or folder).")
@@ -80,10 +80,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seq-len", description = "bench train: tokens per sequence (default: 1024).")
     Integer seqLen;
 
+    private static final java.util.List<String> BENCHMARKS =
+            java.util.List.of("matmul", "forward", "attention", "decode", "rss", "train", "profile", "probe", "all");
+
     @Override
     public Integer call() {
-        if (warmup < 0 || iterations < 1) {
-            throw new BadInputException("--warmup >= 0 and --iterations >= 1 expected");
+        if (!BENCHMARKS.contains(what)) {
+            throw new BadInputException("bench: unknown benchmark \"" + what + "\"; expected one of " + String.join(", ", BENCHMARKS));
         }
         if (!(memoryBudgetGib > 0) || Double.isInfinite(memoryBudgetGib)) {
             throw new BadInputException("--memory-budget-gib: expected a positive number, found " + memoryBudgetGib);

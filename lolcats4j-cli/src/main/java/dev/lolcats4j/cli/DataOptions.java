@@ -18,11 +18,11 @@ public final class DataOptions {
                     + "(instruction/input/output; loss on the response only).")
     List<Path> files;
 
-    @Option(names = "--seq-len", defaultValue = "1024", paramLabel = "N",
+    @Option(names = "--seq-len", converter = Flags.SequenceTokens.class, defaultValue = "1024", paramLabel = "N",
             description = "Tokens per packed training sequence (default: ${DEFAULT-VALUE}).")
     int sequenceLength;
 
-    @Option(names = "--held-out", defaultValue = "0.05", paramLabel = "FRACTION",
+    @Option(names = "--held-out", converter = Flags.Fraction.class, defaultValue = "0.05", paramLabel = "FRACTION",
             description = "Share of packed sequences kept for evaluation (default: ${DEFAULT-VALUE}).")
     double heldOut;
 
@@ -30,9 +30,36 @@ public final class DataOptions {
             description = "A malformed data line stops the run (fail) or is reported and skipped (default: ${DEFAULT-VALUE}).")
     String onBadLine;
 
-    @Option(names = "--data-seed", defaultValue = "42", paramLabel = "S",
+    @Option(names = "--data-seed", converter = Flags.Seed.class, defaultValue = "42", paramLabel = "S",
             description = "Seed of the training order (default: ${DEFAULT-VALUE}).")
     long seed;
+
+    /** Checks the options and the --data paths, before any model is loaded. */
+    void validate() {
+        policy();
+        checkFiles();
+    }
+
+    /**
+     * Checks the --data paths before any work: each exists and is a regular file or a folder
+     * (never a FIFO or a device, which would block or never end).
+     */
+    private void checkFiles() {
+        for (Path f : files) {
+            InputText.refuseSpecial("--data", f);
+            if (!java.nio.file.Files.exists(f)) {
+                throw new dev.lolcats4j.BadInputException("--data " + f + ": data file or folder not found");
+            }
+        }
+    }
+
+    private BadLinePolicy policy() {
+        return switch (onBadLine.toLowerCase(Locale.ROOT)) {
+            case "fail" -> BadLinePolicy.FAIL;
+            case "skip" -> BadLinePolicy.SKIP;
+            default -> throw new dev.lolcats4j.BadInputException("--on-bad-line: expected fail or skip, found \"" + onBadLine + "\"");
+        };
+    }
 
     /** Tokenizes and packs the data, reporting counts on {@code status}. */
     PackedDataset load(Tokenizer tokenizer, PrintWriter status) {
@@ -42,11 +69,7 @@ public final class DataOptions {
         if (heldOut < 0 || heldOut >= 1) {
             throw new dev.lolcats4j.BadInputException("--held-out: expected a fraction in [0, 1), found " + heldOut);
         }
-        BadLinePolicy policy = switch (onBadLine.toLowerCase(Locale.ROOT)) {
-            case "fail" -> BadLinePolicy.FAIL;
-            case "skip" -> BadLinePolicy.SKIP;
-            default -> throw new dev.lolcats4j.BadInputException("--on-bad-line: expected fail or skip, found \"" + onBadLine + "\"");
-        };
+        BadLinePolicy policy = policy();
         long start = System.nanoTime();
         PackedDataset.Packer packer = PackedDataset.packer(sequenceLength);
         new DocumentReader(tokenizer, policy, message -> status.println("warning: " + message)).read(files, packer);

@@ -32,10 +32,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--home", paramLabel = "DIR", description = "The lolcats4j checkout holding demo/ (default: set by the launcher).")
     Path home;
 
-    @Option(names = "--transfer-steps", defaultValue = "200", description = "Stage-1 steps (default: ${DEFAULT-VALUE}; 200 x 8 x 512 = 819k tokens).")
+    @Option(names = "--transfer-steps", converter = Flags.Positive.class, defaultValue = "200", description = "Stage-1 steps (default: ${DEFAULT-VALUE}; 200 x 8 x 512 = 819k tokens).")
     int transferSteps;
 
-    @Option(names = "--lora-steps", defaultValue = "100", description = "Stage-2 steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lora-steps", converter = Flags.Positive.class, defaultValue = "100", description = "Stage-2 steps (default: ${DEFAULT-VALUE}).")
     int loraSteps;
 
     @Option(names = "--resume", description = "Continue an interrupted demo run.")
@@ -44,15 +44,24 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--dtype", paramLabel = Dtypes.LABEL, defaultValue = "auto", description = Dtypes.DESCRIPTION)
     String dtype;
 
+    @Option(names = "--force", description = "Replace a non-empty --out folder.")
+    boolean force;
+
     @Override
     public Integer call() {
         Dtypes.parse(dtype);
         Path demo = demoFolder();
+        OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "adapter/stage1", "adapter/stage2").inputs("--home", demo);
+        output.check();
+        return output.writeInPlace(dir -> run(demo, dir));
+    }
+
+    private int run(Path demo, Path dir) {
         Path teacher = demo.resolve("teacher");
         Path train = demo.resolve("corpus/train.txt");
         Path heldOut = demo.resolve("corpus/heldout.txt");
         Path cloze = demo.resolve("tasks/cloze.jsonl");
-        Path adapter = out.resolve("adapter");
+        Path adapter = dir.resolve("adapter");
         PrintWriter err = spec.commandLine().getErr();
         PrintStream stdout = System.out;
         PrintStream stderr = System.err;
@@ -66,12 +75,18 @@ public final class DemoCommand implements Callable<Integer> {
         if (resume) {
             linearize.add("--resume");
         }
-        check(Main.run(linearize.toArray(String[]::new), stdout, stderr), "linearize");
+        int code = Main.run(linearize.toArray(String[]::new), stdout, stderr);
+        if (code != Main.EXIT_OK) {
+            return code; // linearize has said why, in its one error line
+        }
 
         err.println("== 2/3 evaluate: teacher vs linearized vs untrained swap");
         err.flush();
-        check(Main.run(new String[] {"eval", "--model", teacher.toString(), "--adapter", adapter.toString(), "--task",
-                heldOut.toString(), cloze.toString(), "--compare", "--untrained", "--context", "512", "--dtype", dtype}, stdout, stderr), "eval");
+        code = Main.run(new String[] {"eval", "--model", teacher.toString(), "--adapter", adapter.toString(), "--task",
+                heldOut.toString(), cloze.toString(), "--compare", "--untrained", "--context", "512", "--dtype", dtype}, stdout, stderr);
+        if (code != Main.EXIT_OK) {
+            return code;
+        }
 
         String prompt = "Call me Ishmael. ";
         for (String[] which : new String[][] {{"teacher (softmax attention)", null}, {"linearized (LoLCATs)", adapter.toString()}}) {
@@ -84,11 +99,15 @@ public final class DemoCommand implements Callable<Integer> {
             }
             stdout.println("--- " + which[0] + ":");
             stdout.print(prompt);
-            check(Main.run(generate.toArray(String[]::new), stdout, stderr), "generate");
+            code = Main.run(generate.toArray(String[]::new), stdout, stderr);
+            if (code != Main.EXIT_OK) {
+                return code;
+            }
             stdout.println();
         }
-        stdout.println("demo finished: adapter in " + adapter + " (training curves: " + adapter.resolve("stage1/loss.png")
-                + ", " + adapter.resolve("stage2/loss.png") + ")");
+        Path shown = out.resolve("adapter");
+        stdout.println("demo finished: adapter in " + shown + " (training curves: " + shown.resolve("stage1/loss.png")
+                + ", " + shown.resolve("stage2/loss.png") + ")");
         return Main.EXIT_OK;
     }
 
@@ -99,11 +118,5 @@ public final class DemoCommand implements Callable<Integer> {
             throw new BadInputException(demo + ": bundled demo not found (run from the lolcats4j checkout or pass --home)");
         }
         return demo;
-    }
-
-    private static void check(int code, String step) {
-        if (code != Main.EXIT_OK) {
-            throw new IllegalStateException("demo: " + step + " failed with exit code " + code);
-        }
     }
 }

@@ -44,21 +44,21 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--untrained", description = "With --compare: also the swapped-but-untrained model and the share of the gap closed.")
     boolean untrained;
 
-    @Option(names = "--context", paramLabel = "N", defaultValue = "0",
-            description = "Perplexity window and longest multiple-choice sequence, in tokens (default: the task's, else min(max positions, 2048)).")
+    @Option(names = "--context", converter = Flags.TokensOrDefault.class, paramLabel = "N", defaultValue = "0",
+            description = "Perplexity window and longest multiple-choice sequence, in tokens (default: the task's, else 2048; either at most the model's max_position_embeddings).")
     int context;
 
-    @Option(names = "--stride", paramLabel = "N", defaultValue = "0",
+    @Option(names = "--stride", converter = Flags.TokensOrDefault.class, paramLabel = "N", defaultValue = "0",
             description = "Sliding-window stride in tokens (default: the task's, else context / 2).")
     int stride;
 
-    @Option(names = "--num-fewshot", paramLabel = "K", description = "Few-shot examples for multiple choice (default: the task's).")
+    @Option(names = "--num-fewshot", converter = Flags.NonNegative.class, paramLabel = "K", description = "Few-shot examples for multiple choice (default: the task's).")
     Integer numFewshot;
 
-    @Option(names = "--seed", paramLabel = "S", description = "Seed for few-shot draws and synthetic probes (default: the task's).")
+    @Option(names = "--seed", converter = Flags.Seed.class, paramLabel = "S", description = "Seed for few-shot draws and synthetic probes (default: the task's).")
     Long seed;
 
-    @Option(names = "--max-batch-tokens", paramLabel = "N", defaultValue = "" + ModelScorer.DEFAULT_MAX_BATCH_TOKENS,
+    @Option(names = "--max-batch-tokens", converter = Flags.Positive.class, paramLabel = "N", defaultValue = "" + ModelScorer.DEFAULT_MAX_BATCH_TOKENS,
             description = "Batch budget, rows times padded length (default: ${DEFAULT-VALUE}).")
     int maxBatchTokens;
 

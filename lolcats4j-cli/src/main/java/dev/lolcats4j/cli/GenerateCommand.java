@@ -43,18 +43,18 @@ final class GenerateCommand implements Callable<Integer> {
         String tokenIds;
     }
 
-    @Option(names = "--max-new-tokens", required = true, paramLabel = "N", description = "Upper bound on generated tokens (>= 1).")
+    @Option(names = "--max-new-tokens", converter = Flags.NewTokens.class, required = true, paramLabel = "N", description = "Upper bound on generated tokens (>= 1).")
     int maxNewTokens;
 
-    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0",
+    @Option(names = "--temperature", converter = Flags.NonNegativeReal.class, paramLabel = "T", defaultValue = "0",
             description = "Sampling temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
     double temperature;
 
-    @Option(names = "--top-p", paramLabel = "P", defaultValue = "1",
+    @Option(names = "--top-p", converter = Flags.Probability.class, paramLabel = "P", defaultValue = "1",
             description = "Nucleus sampling mass in (0, 1] (default: ${DEFAULT-VALUE}).")
     double topP;
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Random seed for sampling (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", converter = Flags.Seed.class, paramLabel = "S", defaultValue = "0", description = "Random seed for sampling (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--json", description = "Print one JSON object at the end instead of streaming.")
@@ -84,6 +84,8 @@ final class GenerateCommand implements Callable<Integer> {
             if (prompt.length == 0) {
                 throw new BadInputException(source + ": expected at least one token, found none");
             }
+            dev.lolcats4j.model.MemoryEstimate.checkContextFits(dev.lolcats4j.model.ModelConfigReader.read(model.modelDir()),
+                    model.modelDir().resolve("config.json"), model.computeType(), (long) prompt.length + maxNewTokens, "--max-new-tokens");
             DecoderModel m = model.load(err);
             sparseCache.apply(m);
             TokenIds.checkVocab(source, prompt, m.config().vocabSize());

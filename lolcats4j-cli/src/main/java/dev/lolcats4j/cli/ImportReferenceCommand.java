@@ -47,20 +47,20 @@ final class ImportReferenceCommand implements Callable<Integer> {
             description = "softmax_dim | exp_dim | relu | pos_elu (default: softmax_dim).")
     String featureMap;
 
-    @Option(names = "--feature-dim", paramLabel = "F", description = "Feature dimension (default: 64).")
+    @Option(names = "--feature-dim", converter = Flags.FeatureDim.class, paramLabel = "F", description = "Feature dimension (default: 64).")
     Integer featureDim;
 
-    @Option(names = "--window-size", paramLabel = "W", description = "Sliding-window size (default: 64).")
+    @Option(names = "--window-size", converter = Flags.Window.class, paramLabel = "W", description = "Sliding-window size (default: 64).")
     Integer windowSize;
 
-    @Option(names = "--softmax-layers", paramLabel = "L,L", split = ",",
+    @Option(names = "--softmax-layers", converter = Flags.LayerIndex.class, paramLabel = "L,L", split = ",",
             description = "Layers kept as softmax attention, e.g. 0,5 (default: none).")
     List<Integer> softmaxLayers;
 
-    @Option(names = "--lora-rank", paramLabel = "R", description = "LoRA rank (needed with --lora unless --config).")
+    @Option(names = "--lora-rank", converter = Flags.Rank.class, paramLabel = "R", description = "LoRA rank (needed with --lora unless --config).")
     Integer loraRank;
 
-    @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA alpha; scale = alpha / rank (needed with --lora unless --config).")
+    @Option(names = "--lora-alpha", converter = Flags.PositiveReal.class, paramLabel = "A", description = "LoRA alpha; scale = alpha / rank (needed with --lora unless --config).")
     Double loraAlpha;
 
     @Option(names = "--model", paramLabel = "DIR", description = "Base model folder to check every shape against before writing.")
@@ -89,22 +89,34 @@ final class ImportReferenceCommand implements Callable<Integer> {
         }
         if (model != null) {
             ModelOptions.requireFolder("--model", model);
+            int layers = dev.lolcats4j.model.ModelConfigReader.read(model).numLayers();
+            for (int layer : adapterConfig.softmaxLayers()) {
+                if (layer >= layers) {
+                    throw new BadInputException((config != null ? config + ": softmax_layers" : "--softmax-layers")
+                            + ": expected layer indices in [0, " + (layers - 1) + "] (" + model.resolve("config.json")
+                            + " has num_hidden_layers " + layers + "), found " + layer);
+                }
+            }
         }
-        OutputFolder.check(out, force, model);
-        DecoderModel base = null;
-        if (model != null) {
-            long t = System.nanoTime();
-            base = ModelLoader.load(model, ComputeType.F32);
-            err.printf(Locale.ROOT, "loaded %s: %s, %d layers (%.1f s); checking shapes against it%n", model,
-                    base.config().modelType(), base.config().numLayers(), (System.nanoTime() - t) / 1e9);
-        }
-        err.printf(Locale.ROOT, "importing %s%s -> %s (%s, %s, F=%d, W=%d%s)%n", distill, lora == null ? "" : " + " + lora, out,
-                adapterConfig.attention().configName(), adapterConfig.featureMap().configName(), adapterConfig.featureDim(),
-                adapterConfig.windowSize(), adapterConfig.lora() == null ? "" : ", LoRA rank " + adapterConfig.lora().rank());
-        err.flush();
+        OutputFolder output = OutputFolder.of("--out", out).force(force)
+                .inputs("--distill", distill).inputs("--lora", lora).inputs("--config", config).inputs("--model", model);
+        output.check();
         AdapterConfig finalConfig = adapterConfig;
-        DecoderModel checkAgainst = base;
-        OutputFolder.write(out, force, tmp -> ReferenceImport.run(distill, lora, finalConfig, checkAgainst, tmp));
+        output.writeAtomically(tmp -> {
+            DecoderModel base = null;
+            if (model != null) {
+                long t = System.nanoTime();
+                base = ModelLoader.load(model, ComputeType.F32);
+                err.printf(Locale.ROOT, "loaded %s: %s, %d layers (%.1f s); checking shapes against it%n", model,
+                        base.config().modelType(), base.config().numLayers(), (System.nanoTime() - t) / 1e9);
+            }
+            err.printf(Locale.ROOT, "importing %s%s -> %s (%s, %s, F=%d, W=%d%s)%n", distill, lora == null ? "" : " + " + lora, out,
+                    finalConfig.attention().configName(), finalConfig.featureMap().configName(), finalConfig.featureDim(),
+                    finalConfig.windowSize(), finalConfig.lora() == null ? "" : ", LoRA rank " + finalConfig.lora().rank());
+            err.flush();
+            ReferenceImport.run(distill, lora, finalConfig, base, tmp);
+            return Main.EXIT_OK;
+        });
         err.println("wrote " + out);
         err.flush();
         return Main.EXIT_OK;
@@ -183,6 +195,7 @@ final class ImportReferenceCommand implements Callable<Integer> {
     }
 
     private static void requireFile(String flag, Path file) {
+        InputText.refuseSpecial(flag, file);
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(flag + " " + file + ": " + (Files.isDirectory(file) ? "expected a file, found a folder" : "file not found"));
         }

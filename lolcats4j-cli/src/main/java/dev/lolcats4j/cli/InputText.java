@@ -15,6 +15,7 @@ final class InputText {
     private InputText() {}
 
     static String readFile(String flag, Path file) {
+        refuseSpecial(flag, file);
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(flag + " " + file + ": file not found");
         }
@@ -24,6 +25,15 @@ final class InputText {
             throw new BadInputException(flag + " " + file + ": not valid UTF-8 text");
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** {@link dev.lolcats4j.io.InputFiles#refuseSpecial}, with the flag named in the message. */
+    static void refuseSpecial(String flag, Path path) {
+        try {
+            dev.lolcats4j.io.InputFiles.refuseSpecial(path);
+        } catch (BadInputException e) {
+            throw new BadInputException(flag + " " + e.getMessage(), e);
         }
     }
 

@@ -67,7 +67,16 @@ public final class Main implements Callable<Integer> {
     /** Runs one command line with the given streams; returns the exit code. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
         CommandLine cli = commandLine(out, err);
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (OutOfMemoryError e) {
+            // The size checks should have refused the job up front; if an estimate was too
+            // low, still one clear line instead of a stack trace.
+            err.println("error: out of memory (" + oneLine(e.getMessage()) + "); use a smaller model, --seq-len or "
+                    + "--micro-batch, or give the JVM more heap (JAVA_OPTS=-Xmx...)");
+            err.flush();
+            return EXIT_FAILURE;
+        }
     }
 
     /** The configured command line (exception handlers, streams). */

@@ -59,14 +59,18 @@ final class MergeCommand implements Callable<Integer> {
                     + "merge expects a base model folder");
         }
         ComputeType store = storeDtype == null ? defaultStoreType(model) : parseStore(storeDtype);
-        OutputFolder.check(out, force, model, adapter);
+        OutputFolder output = OutputFolder.of("--out", out).force(force).inputs("--model", model).inputs("--adapter", adapter);
+        output.check();
         long start = System.nanoTime();
-        err.printf(Locale.ROOT, "merging %s + %s -> %s (%s)%n", model, adapter, out, store.name().toLowerCase(Locale.ROOT));
-        err.flush();
-        OutputFolder.write(out, force, tmp -> Models.merge(model, adapter, tmp, store.scalarType()));
+        int code = output.writeAtomically(tmp -> {
+            err.printf(Locale.ROOT, "merging %s + %s -> %s (%s)%n", model, adapter, out, store.name().toLowerCase(Locale.ROOT));
+            err.flush();
+            Models.merge(model, adapter, tmp, store.scalarType());
+            return Main.EXIT_OK;
+        });
         err.printf(Locale.ROOT, "wrote %s (%.1f s)%n", out, (System.nanoTime() - start) / 1e9);
         err.flush();
-        return Main.EXIT_OK;
+        return code;
     }
 
     private static ComputeType parseStore(String text) {

@@ -124,6 +124,7 @@ public final class ModelOptions {
     }
 
     static void requireFolder(String flag, Path dir) {
+        InputText.refuseSpecial(flag, dir);
         if (!Files.exists(dir)) {
             throw new BadInputException(flag + " " + dir + ": folder not found");
         }

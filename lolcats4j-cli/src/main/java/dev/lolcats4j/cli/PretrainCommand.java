@@ -6,6 +6,7 @@ import dev.lolcats4j.io.AtomicFiles;
 import dev.lolcats4j.model.ComputeType;
 import dev.lolcats4j.model.DecoderModel;
 import dev.lolcats4j.model.ModelConfig;
+import dev.lolcats4j.model.MemoryEstimate;
 import dev.lolcats4j.model.ModelFactory;
 import dev.lolcats4j.tokenizer.ByteLevelTokenizerFiles;
 import dev.lolcats4j.tokenizer.HfTokenizer;
@@ -21,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -54,43 +56,43 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "Folder with tokenizer.json to use (default: a byte-level tokenizer, 259 ids).")
     Path tokenizerDir;
 
-    @Option(names = "--hidden", defaultValue = "256", description = "Hidden size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--hidden", converter = Flags.ModelSize.class, defaultValue = "256", description = "Hidden size (default: ${DEFAULT-VALUE}).")
     int hidden;
 
-    @Option(names = "--layers", defaultValue = "4", description = "Decoder layers (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--layers", converter = Flags.ModelSize.class, defaultValue = "4", description = "Decoder layers (default: ${DEFAULT-VALUE}).")
     int layers;
 
-    @Option(names = "--heads", defaultValue = "4", description = "Attention heads (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--heads", converter = Flags.ModelSize.class, defaultValue = "4", description = "Attention heads (default: ${DEFAULT-VALUE}).")
     int heads;
 
-    @Option(names = "--kv-heads", defaultValue = "2", description = "Key/value heads (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--kv-heads", converter = Flags.ModelSize.class, defaultValue = "2", description = "Key/value heads (default: ${DEFAULT-VALUE}).")
     int kvHeads;
 
-    @Option(names = "--intermediate", defaultValue = "704", description = "MLP width (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--intermediate", converter = Flags.ModelSize.class, defaultValue = "704", description = "MLP width (default: ${DEFAULT-VALUE}).")
     int intermediate;
 
-    @Option(names = "--steps", defaultValue = "1000", description = "Optimiser steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", converter = Flags.Positive.class, defaultValue = "1000", description = "Optimiser steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--lr", defaultValue = "3e-3", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", converter = Flags.PositiveReal.class, defaultValue = "3e-3", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
 
-    @Option(names = "--min-lr", defaultValue = "3e-4", description = "Final learning rate of the cosine (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--min-lr", converter = Flags.NonNegativeReal.class, defaultValue = "3e-4", description = "Final learning rate of the cosine (default: ${DEFAULT-VALUE}).")
     double minLr;
 
-    @Option(names = "--warmup", paramLabel = "N", description = "Warmup steps (default: 5%% of --steps).")
+    @Option(names = "--warmup", converter = Flags.NonNegative.class, paramLabel = "N", description = "Warmup steps (default: 5%% of --steps).")
     Integer warmup;
 
-    @Option(names = "--weight-decay", defaultValue = "0.1", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--weight-decay", converter = Flags.NonNegativeReal.class, defaultValue = "0.1", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
     double weightDecay;
 
-    @Option(names = "--clip", defaultValue = "1.0", description = "Gradient-norm clipping, 0 = off (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--clip", converter = Flags.NonNegativeReal.class, defaultValue = "1.0", description = "Gradient-norm clipping, 0 = off (default: ${DEFAULT-VALUE}).")
     double clip;
 
-    @Option(names = "--batch", defaultValue = "16", description = "Sequences per optimiser step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", converter = Flags.Positive.class, defaultValue = "16", description = "Sequences per optimiser step (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--micro-batch", defaultValue = "4", description = "Sequences per forward pass (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--micro-batch", converter = Flags.Positive.class, defaultValue = "4", description = "Sequences per forward pass (default: ${DEFAULT-VALUE}).")
     int microBatch;
 
     @Option(names = "--dtype", paramLabel = Dtypes.LABEL, defaultValue = "auto",
@@ -101,27 +103,41 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--fp32-matmuls", description = "Same as --dtype f32 (kept for older scripts).")
     boolean fp32Matmuls;
 
-    @Option(names = "--eval-every", paramLabel = "N", description = "Held-out evaluation every N steps (default: 10%% of --steps).")
+    @Option(names = "--eval-every", converter = Flags.Positive.class, paramLabel = "N", description = "Held-out evaluation every N steps (default: 10%% of --steps).")
     Integer evalEvery;
 
-    @Option(names = "--checkpoint-every", paramLabel = "N", description = "Resumable checkpoint every N steps (default: 10%% of --steps).")
+    @Option(names = "--checkpoint-every", converter = Flags.Positive.class, paramLabel = "N", description = "Resumable checkpoint every N steps (default: 10%% of --steps).")
     Integer checkpointEvery;
 
     @Option(names = "--resume", description = "Continue an interrupted run from --out/train/checkpoint.")
     boolean resume;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed for initialisation and data order (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--force", description = "Replace a non-empty --out folder (its old content is deleted when the run succeeds).")
+    boolean force;
+
+    @Option(names = "--seed", converter = Flags.Seed.class, defaultValue = "42", description = "Seed for initialisation and data order (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Override
-    public Integer call() throws IOException {
-        PrintWriter err = spec.commandLine().getErr();
+    public Integer call() {
         Dtypes.parse(dtype);
         if (fp32Matmuls && !"auto".equalsIgnoreCase(dtype) && Dtypes.parse(dtype) != dev.lolcats4j.cpu.DtypeRequest.F32) {
             throw new BadInputException("--fp32-matmuls and --dtype " + dtype + ": contradictory; give one of them");
         }
-        Files.createDirectories(out);
-        Path tokenizerFolder = out.resolve("train/tokenizer");
+        validate();
+        OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "train")
+                .inputs("--data", data.files).inputs("--config", configFile).inputs("--tokenizer", tokenizerDir);
+        output.check();
+        return output.writeInPlace(this::run);
+    }
+
+    private int run(Path dir) throws IOException {
+        PrintWriter err = spec.commandLine().getErr();
+        Map<String, String> identity = RunIdentity.of(spec);
+        if (resume) {
+            TrainLoop.checkResume(dir.resolve("train"), identity);
+        }
+        Path tokenizerFolder = dir.resolve("train/tokenizer");
         Files.createDirectories(tokenizerFolder);
         if (tokenizerDir == null) {
             ByteLevelTokenizerFiles.write(tokenizerFolder);
@@ -136,7 +152,10 @@ public final class PretrainCommand implements Callable<Integer> {
             }
         }
         try (Tokenizer tokenizer = HfTokenizer.load(tokenizerFolder)) {
-            ModelConfig config = configFile != null ? fromFile(configFile, tokenizer) : fromFlags(tokenizer);
+            // max_position_embeddings records the length it is trained at: RoPE positions
+            // beyond it were never seen, and eval's default context stays within it.
+            ModelConfig config = (configFile != null ? fromFile(configFile, tokenizer) : fromFlags(tokenizer))
+                    .withMaxPositionEmbeddings(data.sequenceLength);
             err.printf(Locale.ROOT, "model: %d layers, hidden %d, %d heads (%d kv), vocab %d, %,d parameters%n", config.numLayers(),
                     config.hiddenSize(), config.numHeads(), config.numKvHeads(), config.vocabSize(), config.parameterCount());
             PackedDataset dataset = data.load(tokenizer, err);
@@ -148,10 +167,10 @@ public final class PretrainCommand implements Callable<Integer> {
             TrainConfig train = new TrainConfig(steps, lr, weightDecay, batch, microBatch, "cosine",
                     warmup != null ? warmup : Math.max(1, steps / 20), minLr, 0.1, 10, clip,
                     evalEvery != null ? evalEvery : every, 8, checkpointEvery != null ? checkpointEvery : every, seed);
-            TrainResult r = new TrainLoop(new Pretraining(model, decision.type() == ComputeType.BF16), dataset, train, out.resolve("train"),
-                    new ProgressLine(err, "pretrain")).run(resume);
-            copyFolder(out.resolve("train/best"), out);
-            copyFolder(tokenizerFolder, out);
+            TrainResult r = new TrainLoop(new Pretraining(model, decision.type() == ComputeType.BF16), dataset, train, dir.resolve("train"),
+                    new ProgressLine(err, "pretrain"), identity).run(resume);
+            copyFolder(dir.resolve("train/best"), dir);
+            copyFolder(tokenizerFolder, dir);
             PrintWriter stdout = spec.commandLine().getOut();
             stdout.printf(Locale.ROOT, "pretrained %d steps, %,d tokens in %s; best held-out loss %.4f (perplexity %.3f) at step %d%n",
                     r.steps(), r.trainTokens(), ProgressLine.duration(r.seconds()), r.bestEvalLoss(), Math.exp(r.bestEvalLoss()), r.bestStep());
@@ -161,13 +180,58 @@ public final class PretrainCommand implements Callable<Integer> {
         return Main.EXIT_OK;
     }
 
+    /**
+     * Every check that needs no training: the batch split, the architecture flags (or --config),
+     * the tokenizer folder, the data paths, and whether the model and its training fit in memory.
+     * Runs before anything is written to --out.
+     */
+    private void validate() {
+        data.validate();
+        if (microBatch > batch || batch % microBatch != 0) {
+            throw new BadInputException("--micro-batch: expected a divisor of --batch (" + batch + "), found " + microBatch);
+        }
+        if (warmup != null && warmup > steps) {
+            throw new BadInputException("--warmup: expected at most --steps (" + steps + "), found " + warmup);
+        }
+        if (minLr > lr) {
+            throw new BadInputException("--min-lr: expected at most --lr (" + lr + "), found " + minLr);
+        }
+        if (tokenizerDir != null && !Files.isRegularFile(tokenizerDir.resolve("tokenizer.json"))) {
+            throw new BadInputException("--tokenizer " + tokenizerDir + ": tokenizer.json not found");
+        }
+        ModelConfig config;
+        Object source;
+        if (configFile != null) {
+            config = dev.lolcats4j.model.ModelConfigReader.read(configFile);
+            source = configFile;
+        } else {
+            checkShape();
+            // The vocabulary is the tokenizer's, not known yet: the byte-level one's 259 is a lower bound.
+            config = new ModelConfig("llama", ByteLevelTokenizerFiles.VOCAB_SIZE, hidden, intermediate, layers, heads, kvHeads,
+                    hidden / heads, 1e-5, 10000.0, null, false, false, false, false, 0, List.of(), 4096);
+            source = "--hidden/--layers/--intermediate";
+        }
+        MemoryEstimate.checkModelFits(config, source, ComputeType.F32);
+        MemoryEstimate.checkTrainingFits(config, source, fp32Matmuls ? ComputeType.F32 : ComputeType.BF16, true,
+                data.sequenceLength, microBatch, 0);
+    }
+
+    private void checkShape() {
+        if (hidden % heads != 0 || heads % kvHeads != 0) {
+            throw new BadInputException("--hidden, --heads, --kv-heads: hidden must be a multiple of heads and heads of kv-heads");
+        }
+        if ((hidden / heads) % 2 != 0) {
+            throw new BadInputException("--hidden / --heads: expected an even head size for RoPE, found " + (hidden / heads));
+        }
+    }
+
     private ModelConfig fromFlags(Tokenizer tokenizer) {
         if (hidden % heads != 0 || heads % kvHeads != 0) {
             throw new BadInputException("--hidden, --heads, --kv-heads: hidden must be a multiple of heads and heads of kv-heads");
         }
         return new ModelConfig("llama", tokenizer.vocabSize(), hidden, intermediate, layers, heads, kvHeads, hidden / heads,
                 1e-5, 10000.0, null, false, false, false, false, tokenizer.bosId().orElse(0),
-                tokenizer.eosId().isPresent() ? List.of(tokenizer.eosId().getAsInt()) : List.of(), 4096);
+                tokenizer.eosId().isPresent() ? List.of(tokenizer.eosId().getAsInt()) : List.of(), data.sequenceLength);
     }
 
     private static ModelConfig fromFile(Path file, Tokenizer tokenizer) {

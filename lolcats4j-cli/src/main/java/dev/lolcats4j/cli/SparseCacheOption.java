@@ -16,7 +16,7 @@ public final class SparseCacheOption {
     /** Far beyond any useful cache (the softmax KV cache of a 1M-token context). */
     static final int MAX_PAIRS = 1 << 20;
 
-    @Option(names = "--sparse-cache", paramLabel = "C",
+    @Option(names = "--sparse-cache", converter = Flags.CachePairs.class, paramLabel = "C",
             description = "Keep the C key-value pairs per head that the linear state recalls worst in softmax "
                     + "(LoLA-style, training-free; hybrid_sw adapters only; default: the adapter's sparse_cache, else 0).")
     Integer pairs;

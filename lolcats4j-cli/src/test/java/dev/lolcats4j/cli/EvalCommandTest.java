@@ -26,10 +26,20 @@ class EvalCommandTest {
     @TempDir
     Path tmp;
 
-    /** llama-f32 (vocab 256) plus a byte-level tokenizer.json that adds no BOS (BOS 256 is out of range). */
+    /**
+     * llama-f32 (vocab 256) plus a byte-level tokenizer.json cut to the 256 byte tokens: its
+     * special tokens (ids 256 to 258) have no embedding row in this model, and a tokenizer with
+     * ids beyond vocab_size is refused. No BOS is added.
+     */
     private Path tokenizedModel() throws IOException {
         Path dir = Cli.copy(Cli.model(), tmp.resolve("llama-bytes"));
         ByteLevelTokenizerFiles.write(dir);
+        com.fasterxml.jackson.databind.node.ObjectNode tokenizer =
+                (com.fasterxml.jackson.databind.node.ObjectNode) Cli.JSON.readTree(dir.resolve("tokenizer.json").toFile());
+        tokenizer.putArray("added_tokens");
+        com.fasterxml.jackson.databind.node.ObjectNode vocab = (com.fasterxml.jackson.databind.node.ObjectNode) tokenizer.get("model").get("vocab");
+        vocab.remove(java.util.List.of("<s>", "</s>", "<pad>"));
+        Files.writeString(dir.resolve("tokenizer.json"), Cli.JSON.writeValueAsString(tokenizer));
         Files.writeString(dir.resolve("tokenizer_config.json"), "{\"add_bos_token\": false, \"add_eos_token\": false}\n");
         return dir;
     }

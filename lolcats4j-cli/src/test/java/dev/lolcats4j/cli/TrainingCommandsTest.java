@@ -35,6 +35,8 @@ class TrainingCommandsTest {
         for (String file : List.of("config.json", "model.safetensors", "tokenizer.json", "train/metrics.csv", "train/loss.png")) {
             assertTrue(Files.isRegularFile(teacher.resolve(file)), file);
         }
+        // The length it was trained at, not a default: eval's default context stays within it.
+        assertEquals(32, Cli.JSON.readTree(teacher.resolve("config.json").toFile()).get("max_position_embeddings").asInt());
 
         Path adapter = tmp.resolve("adapter");
         Cli.Result r = Cli.run("linearize", "--model", teacher.toString(), "--data", data.toString(), "--out", adapter.toString(),

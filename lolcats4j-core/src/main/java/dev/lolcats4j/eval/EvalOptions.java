@@ -9,7 +9,7 @@ import java.util.function.Consumer;
  * @param computeType matmul precision (F32 by default, like score and generate)
  * @param maxBatchTokens batch budget, rows times padded length
  * @param context perplexity tokens per window, and the longest multiple-choice sequence; 0 = the
- *     task's value, else min(max_position_embeddings, 2048)
+ *     task's value, else 2048, either capped at the model's max_position_embeddings
  * @param stride sliding-window stride; 0 = the task's value, else context / 2 (chunked windows ignore it)
  * @param numFewshot few-shot examples for multiple choice, or null for the task's value
  * @param seed seed for few-shot draws and synthetic probes, or null for the task's value

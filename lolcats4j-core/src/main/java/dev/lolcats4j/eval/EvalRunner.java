@@ -150,7 +150,10 @@ public final class EvalRunner {
     }
 
     private static TaskResult perplexity(SequenceScorer scorer, Tokenizer tok, EvalTask.PerplexityTask t, int maxPositions, EvalOptions o) {
-        int context = o.context() > 0 ? o.context() : t.context() > 0 ? t.context() : Math.min(maxPositions, EvalOptions.DEFAULT_CONTEXT_CAP);
+        // Without --context, never beyond the model's max_position_embeddings (RoPE positions it
+        // was not trained at), whatever the task file asks for.
+        int context = o.context() > 0 ? o.context()
+                : Math.min(maxPositions, t.context() > 0 ? t.context() : EvalOptions.DEFAULT_CONTEXT_CAP);
         int stride = o.stride() > 0 ? o.stride() : t.stride() > 0 ? t.stride() : Math.max(1, context / 2);
         Perplexity.Windows windows = t.sliding() ? Perplexity.Windows.sliding(context, Math.min(stride, context - 1))
                 : Perplexity.Windows.chunked(context);

@@ -47,7 +47,7 @@ public final class TaskFiles {
     public static final String PASSKEY = "passkey";
     public static final String MQAR = "mqar";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.lolcats4j.io.JsonFiles.strictMapper();
     private static final Map<String, Set<String>> OPTIONS = Map.of(
             MULTIPLE_CHOICE, Set.of("task", "name", "num_fewshot", "seed", "fewshot_delimiter"),
             PERPLEXITY, Set.of("task", "name", "files", "windows", "context", "stride"),
@@ -67,8 +67,19 @@ public final class TaskFiles {
     }
 
     public static EvalTask read(Path file) {
+        dev.lolcats4j.io.InputFiles.refuseSpecial(file);
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(file + ": no such task file");
+        }
+        // Fail fast and name the line: a binary file is refused at its first bad byte.
+        long badLine;
+        try {
+            badLine = dev.lolcats4j.io.Utf8Lines.firstMalformedLine(file);
+        } catch (IOException e) {
+            throw new BadInputException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        if (badLine > 0) {
+            throw new BadInputException(file + ":" + badLine + ": not valid UTF-8 text");
         }
         String base = file.getFileName().toString().replaceFirst("\\.[^.]*$", "");
         if (file.getFileName().toString().endsWith(".txt")) {
@@ -167,6 +178,9 @@ public final class TaskFiles {
                     }
                     for (JsonNode f : files) {
                         Path p = file.toAbsolutePath().getParent().resolve(f.asText());
+                        if (f.isTextual()) {
+                            dev.lolcats4j.io.InputFiles.refuseSpecial(p);
+                        }
                         if (!f.isTextual() || !Files.isRegularFile(p)) {
                             throw at(file, headerLine, "files: no such file " + f);
                         }

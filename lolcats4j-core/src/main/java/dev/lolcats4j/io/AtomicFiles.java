@@ -3,7 +3,6 @@ package dev.lolcats4j.io;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +35,7 @@ public final class AtomicFiles {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new UncheckedIOException("creating " + dir + ": " + e.getMessage(), e);
+            throw new WriteFailedException(dir, e);
         }
     }
 
@@ -44,7 +43,7 @@ public final class AtomicFiles {
      * Atomically replaces {@code file} with whatever {@code body} writes to the stream. The
      * stream is buffered; {@code body} must not close it.
      *
-     * @throws UncheckedIOException if writing or renaming fails, including an IOException
+     * @throws WriteFailedException if writing or renaming fails, including an IOException
      *                              thrown by {@code body} (its unchecked exceptions propagate
      *                              unchanged)
      */
@@ -65,7 +64,7 @@ public final class AtomicFiles {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             tmp = null;
         } catch (IOException e) {
-            throw new UncheckedIOException("writing " + file + ": " + e.getMessage(), e);
+            throw new WriteFailedException(file, e);
         } finally {
             if (tmp != null) {
                 try {

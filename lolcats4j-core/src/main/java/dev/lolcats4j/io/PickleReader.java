@@ -63,6 +63,9 @@ final class PickleReader {
         Object call(Object callable, List<Object> args);
     }
 
+    /** Deepest nesting of containers (and of MARKs) accepted; state dicts nest a handful of levels. */
+    static final int MAX_DEPTH = 200;
+
     static Object opaque(Object callable, List<Object> args) {
         Global g = callable instanceof Global gl ? gl : new Global("?", String.valueOf(callable));
         return new Opaque(g, args);
@@ -73,16 +76,19 @@ final class PickleReader {
     private final String field;
     private final Function<Object, Object> persistentLoad;
     private final Calls calls;
+    private final java.util.function.Predicate<Global> allowed;
     private List<Object> stack = new ArrayList<>();
     private final Deque<List<Object>> metastack = new ArrayDeque<>();
     private final Map<Long, Object> memo = new HashMap<>();
 
-    private PickleReader(byte[] bytes, Path file, String field, Function<Object, Object> persistentLoad, Calls calls) {
+    private PickleReader(byte[] bytes, Path file, String field, Function<Object, Object> persistentLoad, Calls calls,
+            java.util.function.Predicate<Global> allowed) {
         this.in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         this.file = file;
         this.field = field;
         this.persistentLoad = persistentLoad;
         this.calls = calls;
+        this.allowed = allowed;
     }
 
     /**
@@ -90,15 +96,63 @@ final class PickleReader {
      *
      * @param file  for error messages
      * @param field for error messages, e.g. {@code archive/data.pkl}
-     * @throws BadInputException if the pickle is malformed or uses an unsupported opcode
+     * @param allowed the globals (module.name) the pickle may name; any other is refused, as
+     *                {@code torch.load(weights_only=True)} does, since nothing else is needed for
+     *                tensors and a hostile file could name anything
+     * @throws BadInputException if the pickle is malformed, uses an unsupported opcode or a
+     *                           global that is not allowed, nests deeper than {@link #MAX_DEPTH}
+     *                           or refers to itself
      */
-    static Object load(byte[] bytes, Path file, String field, Function<Object, Object> persistentLoad, Calls calls) {
-        PickleReader r = new PickleReader(bytes, file, field, persistentLoad, calls);
+    static Object load(byte[] bytes, Path file, String field, Function<Object, Object> persistentLoad, Calls calls,
+            java.util.function.Predicate<Global> allowed) {
+        PickleReader r = new PickleReader(bytes, file, field, persistentLoad, calls, allowed);
+        Object result;
         try {
-            return r.run();
-        } catch (java.nio.BufferUnderflowException | IndexOutOfBoundsException | ClassCastException
-                 | java.util.NoSuchElementException e) {
-            throw BadInputException.at(file, field, "malformed pickle near byte " + r.in.position() + " (" + e + ")");
+            result = r.run();
+        } catch (BadInputException e) {
+            throw e;
+        } catch (StackOverflowError e) {
+            throw BadInputException.at(file, field, "pickle nests too deeply or refers to itself (near byte " + r.in.position() + ")");
+        } catch (RuntimeException e) {
+            // Any other failure of a malformed pickle (a tuple appended to, a key that cannot be
+            // hashed, a short buffer...) is the file's fault: report it, never a stack trace.
+            throw BadInputException.at(file, field, "malformed pickle near byte " + r.in.position() + " ("
+                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
+        }
+        checkAcyclic(file, field, result, new java.util.IdentityHashMap<>(), 0);
+        return result;
+    }
+
+    /** Refuses object graphs that contain themselves or nest deeper than {@link #MAX_DEPTH}. */
+    private static void checkAcyclic(Path file, String field, Object o, java.util.IdentityHashMap<Object, Boolean> path, int depth) {
+        if (!(o instanceof java.util.Collection<?> || o instanceof Map<?, ?> || o instanceof Opaque)) {
+            return;
+        }
+        if (depth > MAX_DEPTH) {
+            throw BadInputException.at(file, field, "pickle nests deeper than " + MAX_DEPTH + " levels");
+        }
+        if (path.put(o, Boolean.TRUE) != null) {
+            throw BadInputException.at(file, field, "pickle refers to itself (a container that holds itself)");
+        }
+        try {
+            if (o instanceof java.util.Collection<?> c) {
+                for (Object item : c) {
+                    checkAcyclic(file, field, item, path, depth + 1);
+                }
+            } else if (o instanceof Map<?, ?> m) {
+                for (Map.Entry<?, ?> e : m.entrySet()) {
+                    checkAcyclic(file, field, e.getKey(), path, depth + 1);
+                    checkAcyclic(file, field, e.getValue(), path, depth + 1);
+                }
+            } else {
+                Opaque op = (Opaque) o;
+                checkAcyclic(file, field, op.args, path, depth + 1);
+                checkAcyclic(file, field, op.state, path, depth + 1);
+                checkAcyclic(file, field, op.listItems, path, depth + 1);
+                checkAcyclic(file, field, op.dictItems, path, depth + 1);
+            }
+        } finally {
+            path.remove(o);
         }
     }
 
@@ -118,6 +172,9 @@ final class PickleReader {
                     return pop();
                 }
                 case '(' -> { // MARK
+                    if (metastack.size() >= MAX_DEPTH) {
+                        throw fail(pos, "pickle nests deeper than " + MAX_DEPTH + " levels");
+                    }
                     metastack.push(stack);
                     stack = new ArrayList<>();
                 }
@@ -168,7 +225,10 @@ final class PickleReader {
                     List<Object> items = popMark();
                     putAll(peek(), items, pos);
                 }
-                case 'a' -> appendAll(peek(), Collections.singletonList(pop()), pos); // APPEND
+                case 'a' -> { // APPEND: the item is on top, the list below it
+                    Object item = pop();
+                    appendAll(peek(), Collections.singletonList(item), pos);
+                }
                 case 'e' -> { // APPENDS
                     List<Object> items = popMark();
                     appendAll(peek(), items, pos);
@@ -177,12 +237,38 @@ final class PickleReader {
                     List<Object> items = popMark();
                     appendAll(peek(), items, pos);
                 }
-                case 'c' -> push(new Global(line(), line())); // GLOBAL
+                case 'c' -> push(global(line(), line(), pos)); // GLOBAL
                 case 0x93 -> { // STACK_GLOBAL
                     Object name = pop();
                     Object module = pop();
-                    push(new Global((String) module, (String) name));
+                    if (!(module instanceof String m) || !(name instanceof String n)) {
+                        throw fail(pos, "STACK_GLOBAL expects two strings, found " + describe(module) + " and " + describe(name));
+                    }
+                    push(global(m, n, pos));
                 }
+                // Protocol 0 and 1 forms, which torch.save(..., pickle_protocol=0/1) and older
+                // writers use: numbers and strings as text lines, memo keys as decimal text.
+                case 'I' -> push(textInt(line(), pos)); // INT (also 00 / 01 for bools)
+                case 'L' -> push(textLong(line(), pos)); // LONG, with a trailing L
+                case 'F' -> push(textFloat(line(), pos)); // FLOAT
+                case 'S' -> push(textString(line(), pos)); // STRING, quoted
+                case 'V' -> push(rawUnicode(line())); // UNICODE, raw-unicode-escape
+                case 'p' -> memo.put(memoKey(line(), pos), peek()); // PUT
+                case 'g' -> push(memoGet(memoKey(line(), pos), pos)); // GET
+                case 'P' -> push(persistentLoad.apply(line())); // PERSID
+                case 'i' -> { // INST module\nname\n: a class called with the items since MARK
+                    Global g = global(line(), line(), pos);
+                    push(calls.call(g, popMark()));
+                }
+                case 'o' -> { // OBJ: MARK cls args...
+                    List<Object> items = popMark();
+                    if (items.isEmpty()) {
+                        throw fail(pos, "OBJ without a class");
+                    }
+                    push(calls.call(items.get(0), new ArrayList<>(items.subList(1, items.size()))));
+                }
+                case 0x97, 0x98 -> throw fail(pos, "out-of-band pickle buffers are not supported"); // NEXT_BUFFER, READONLY_BUFFER
+                case 0x82, 0x83, 0x84 -> throw fail(pos, "pickle extension registry codes are not supported"); // EXT1/2/4
                 case 'R' -> { // REDUCE
                     List<Object> args = asList(pop(), pos);
                     Object callable = pop();
@@ -209,6 +295,77 @@ final class PickleReader {
                 default -> throw fail(pos, String.format("unsupported pickle opcode 0x%02x", op));
             }
         }
+    }
+
+    private Global global(String module, String name, int pos) {
+        Global g = new Global(module, name);
+        if (!allowed.test(g)) {
+            throw fail(pos, "refusing the Python global " + g + " (only tensors, dicts, lists, tuples, numbers and "
+                    + "strings are read, as torch.load(weights_only=True) does)");
+        }
+        return g;
+    }
+
+    private long memoKey(String text, int pos) {
+        try {
+            return Long.parseLong(text.strip());
+        } catch (NumberFormatException e) {
+            throw fail(pos, "expected a memo key, found \"" + text + "\"");
+        }
+    }
+
+    private Object textInt(String text, int pos) {
+        String t = text.strip();
+        if (t.equals("00")) {
+            return Boolean.FALSE;
+        }
+        if (t.equals("01")) {
+            return Boolean.TRUE;
+        }
+        return textLong(t, pos);
+    }
+
+    private Object textLong(String text, int pos) {
+        String t = text.strip();
+        if (t.endsWith("L")) {
+            t = t.substring(0, t.length() - 1);
+        }
+        try {
+            BigInteger v = new BigInteger(t);
+            return v.bitLength() < 64 ? (Object) v.longValue() : v;
+        } catch (NumberFormatException e) {
+            throw fail(pos, "expected an integer, found \"" + text + "\"");
+        }
+    }
+
+    private Object textFloat(String text, int pos) {
+        try {
+            return Double.parseDouble(text.strip());
+        } catch (NumberFormatException e) {
+            throw fail(pos, "expected a float, found \"" + text + "\"");
+        }
+    }
+
+    private Object textString(String text, int pos) {
+        String t = text.strip();
+        if (t.length() < 2 || t.charAt(0) != t.charAt(t.length() - 1) || (t.charAt(0) != '\'' && t.charAt(0) != '"')) {
+            throw fail(pos, "expected a quoted string, found " + describe(t));
+        }
+        return t.substring(1, t.length() - 1);
+    }
+
+    private static String rawUnicode(String text) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\\' && i + 5 < text.length() && text.charAt(i + 1) == 'u') {
+                out.append((char) Integer.parseInt(text.substring(i + 2, i + 6), 16));
+                i += 5;
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
     }
 
     private BadInputException fail(int pos, String problem) {
@@ -312,6 +469,14 @@ final class PickleReader {
         }
         if (o instanceof byte[] b) {
             return "bytes[" + b.length + "]";
+        }
+        // Containers are described by size only: printing them could recurse forever on a
+        // self-referencing pickle, and would not fit on one line anyway.
+        if (o instanceof Map<?, ?> m) {
+            return "a dict of " + m.size() + " entries";
+        }
+        if (o instanceof java.util.Collection<?> c) {
+            return "a list or tuple of " + c.size() + " items";
         }
         String s = o instanceof String str ? "\"" + str + "\"" : String.valueOf(o);
         return s.length() > 60 ? s.substring(0, 57) + "..." : s;

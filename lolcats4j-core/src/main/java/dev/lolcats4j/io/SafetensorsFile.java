@@ -76,6 +76,7 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws UncheckedIOException on other I/O failures
      */
     public static SafetensorsFile open(Path file) {
+        InputFiles.refuseSpecial(file);
         FileChannel ch;
         try {
             ch = FileChannel.open(file, StandardOpenOption.READ);

@@ -32,7 +32,7 @@ public final class SafetensorsWriter {
     /**
      * Writes {@code tensors} (in map order) to {@code file}, replacing it atomically.
      *
-     * @param metadata the {@code __metadata__} strings; may be empty or null
+     * @param metadata the {@code __metadata__} strings (written in key order); may be empty or null
      * @throws IllegalArgumentException if a name is empty or {@code __metadata__}
      * @throws UncheckedIOException     on I/O failure (the target is then left untouched)
      */
@@ -110,7 +110,9 @@ public final class SafetensorsWriter {
     static byte[] header(Map<String, TensorData> tensors, Map<String, String> metadata) {
         Map<String, Object> header = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) {
-            header.put(SafetensorsFile.METADATA_KEY, new LinkedHashMap<>(metadata));
+            // Sorted: callers pass Map.of(...), whose order changes from one JVM run to the next,
+            // and identical runs must write identical bytes.
+            header.put(SafetensorsFile.METADATA_KEY, new java.util.TreeMap<>(metadata));
         }
         long offset = 0;
         for (Map.Entry<String, TensorData> e : tensors.entrySet()) {

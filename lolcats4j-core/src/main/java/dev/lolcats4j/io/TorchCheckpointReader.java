@@ -47,6 +47,57 @@ public final class TorchCheckpointReader {
             Map.entry("BoolStorage", DType.BOOL),
             Map.entry("UntypedStorage", DType.U8));
 
+    /**
+     * The Python globals a checkpoint may name: what torch.save writes for tensors, parameters
+     * and state dicts, plus the builtins that plain Python containers pickle to. Anything else
+     * (a class of the training script, os.system...) is refused, like torch.load(weights_only=True).
+     */
+    private static final java.util.Set<String> ALLOWED_GLOBALS = allowedGlobals();
+
+    private static java.util.Set<String> allowedGlobals() {
+        java.util.Set<String> names = new java.util.HashSet<>(List.of(
+                "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
+                "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+                "collections.OrderedDict", "builtins.set", "builtins.frozenset", "builtins.bytearray",
+                "__builtin__.set", "__builtin__.frozenset", "__builtin__.bytearray", "_codecs.encode",
+                "torch.Size", "torch.device", "torch.storage.UntypedStorage"));
+        for (String storage : STORAGE_TYPES.keySet()) {
+            names.add("torch." + storage);
+        }
+        for (String dtype : List.of("float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8",
+                "uint8", "bool")) {
+            names.add("torch." + dtype);
+        }
+        return java.util.Set.copyOf(names);
+    }
+
+    /** Largest data.pkl read (real ones are kilobytes to a few megabytes). */
+    static final long MAX_PICKLE_BYTES = 64L << 20;
+
+    /**
+     * Bytes this import may still allocate for storages and tensors: what the JVM heap has
+     * left, less a margin. A claimed size beyond it (a storage count larger than the file, a
+     * compression bomb, many views of one storage) is refused before it is allocated.
+     */
+    private static final class Budget {
+        private long remaining;
+
+        Budget() {
+            Runtime rt = Runtime.getRuntime();
+            long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+            remaining = Math.max(0, free - (64L << 20)) / 2;
+        }
+
+        void take(Path file, String field, long bytes) {
+            if (bytes < 0 || bytes > remaining || bytes > Integer.MAX_VALUE - 8) {
+                throw BadInputException.at(file, field, "would need " + bytes + " bytes, more than the "
+                        + Math.min(remaining, Integer.MAX_VALUE - 8L) + " left for this import (JVM heap limit "
+                        + Runtime.getRuntime().maxMemory() + " bytes)");
+            }
+            remaining -= bytes;
+        }
+    }
+
     /** A storage's bytes as read from the archive, in file byte order. */
     private record Storage(DType dtype, String key, long numel, byte[] bytes) {
     }
@@ -106,26 +157,35 @@ public final class TorchCheckpointReader {
     }
 
     private static Object readObject(Path file) {
+        InputFiles.refuseSpecial(file);
         if (!Files.isRegularFile(file)) {
-            throw BadInputException.at(file, "file", "does not exist");
+            throw BadInputException.at(file, "file", Files.exists(file) ? "not a regular file" : "does not exist");
         }
+        Budget budget = new Budget();
         try (ZipFile zip = new ZipFile(file.toFile())) {
             String prefix = archivePrefix(zip, file);
             boolean bigEndian = false;
             ZipEntry order = zip.getEntry(prefix + "byteorder");
             if (order != null) {
-                String s = new String(read(zip, order), StandardCharsets.US_ASCII).trim();
+                String s = new String(read(zip, order, 16, file), StandardCharsets.US_ASCII).trim();
                 if (!s.equals("little") && !s.equals("big")) {
                     throw BadInputException.at(file, prefix + "byteorder", "expected little or big, found \"" + s + "\"");
                 }
                 bigEndian = s.equals("big");
             }
-            byte[] pickle = read(zip, zip.getEntry(prefix + "data.pkl"));
+            ZipEntry pickleEntry = zip.getEntry(prefix + "data.pkl");
+            long pickleLimit = Math.min(MAX_PICKLE_BYTES, Integer.MAX_VALUE - 8L);
+            byte[] pickle = read(zip, pickleEntry, pickleLimit + 1, file);
+            if (pickle.length > pickleLimit) {
+                throw BadInputException.at(file, prefix + "data.pkl", "larger than " + pickleLimit + " bytes; not a checkpoint this reader accepts");
+            }
+            budget.take(file, prefix + "data.pkl", pickle.length);
             Map<String, Storage> storages = new HashMap<>();
             boolean swap = bigEndian;
             return PickleReader.load(pickle, file, prefix + "data.pkl",
-                    pid -> loadStorage(zip, file, prefix, pid, storages),
-                    (callable, args) -> call(file, callable, args, swap));
+                    pid -> loadStorage(zip, file, prefix, pid, storages, budget),
+                    (callable, args) -> call(file, callable, args, swap, budget),
+                    g -> ALLOWED_GLOBALS.contains(g.toString()));
         } catch (ZipException e) {
             throw BadInputException.at(file, "format",
                     "expected a torch.save zip archive (PyTorch >= 1.6), found a file that is not a zip");
@@ -145,13 +205,22 @@ public final class TorchCheckpointReader {
         throw BadInputException.at(file, "data.pkl", "not found; expected a torch.save archive with <name>/data.pkl");
     }
 
-    private static byte[] read(ZipFile zip, ZipEntry entry) throws IOException {
+    /**
+     * At most {@code limit} bytes of an entry: a compressed entry that inflates beyond what the
+     * caller expects is never inflated further (so a zip bomb costs at most {@code limit}).
+     */
+    private static byte[] read(ZipFile zip, ZipEntry entry, long limit, Path file) throws IOException {
+        if (limit > Integer.MAX_VALUE - 8) {
+            throw BadInputException.at(file, entry.getName(), "would need more than " + (Integer.MAX_VALUE - 8) + " bytes");
+        }
         try (InputStream in = zip.getInputStream(entry)) {
-            return in.readAllBytes();
+            return in.readNBytes((int) limit);
+        } catch (ZipException e) {
+            throw BadInputException.at(file, entry.getName(), "damaged zip entry: " + e.getMessage());
         }
     }
 
-    private static Object loadStorage(ZipFile zip, Path file, String prefix, Object pid, Map<String, Storage> cache) {
+    private static Object loadStorage(ZipFile zip, Path file, String prefix, Object pid, Map<String, Storage> cache, Budget budget) {
         if (!(pid instanceof List<?> t) || t.size() < 5 || !"storage".equals(t.get(0))) {
             throw BadInputException.at(file, prefix + "data.pkl",
                     "expected a persistent id ('storage', type, key, location, numel), found " + PickleReader.describe(pid));
@@ -167,21 +236,30 @@ public final class TorchCheckpointReader {
         if (dtype == null) {
             throw BadInputException.at(file, entryName, "unsupported storage type " + t.get(1));
         }
-        if (!(t.get(4) instanceof Long numel)) {
-            throw BadInputException.at(file, entryName, "expected an element count, found " + PickleReader.describe(t.get(4)));
+        if (!(t.get(4) instanceof Long numel) || numel < 0) {
+            throw BadInputException.at(file, entryName, "expected an element count >= 0, found " + PickleReader.describe(t.get(4)));
         }
         ZipEntry entry = zip.getEntry(entryName);
         if (entry == null) {
             throw BadInputException.at(file, entryName, "storage entry not found in the archive");
         }
+        if (numel > (Long.MAX_VALUE / 8)) {
+            throw BadInputException.at(file, entryName, "claims " + numel + " elements, more than any file holds");
+        }
+        long expected = numel * dtype.byteSize();
+        if (entry.getSize() >= 0 && entry.getSize() < expected) {
+            throw BadInputException.at(file, entryName, "expected " + expected + " bytes for " + numel + " " + dtype
+                    + " elements, the archive entry holds " + entry.getSize());
+        }
+        budget.take(file, entryName, expected);
         byte[] bytes;
         try {
-            bytes = read(zip, entry);
+            bytes = read(zip, entry, expected, file);
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + entryName + " in " + file + ": " + e.getMessage(), e);
         }
-        if (bytes.length < numel * dtype.byteSize()) {
-            throw BadInputException.at(file, entryName, "expected " + numel * dtype.byteSize()
+        if (bytes.length < expected) {
+            throw BadInputException.at(file, entryName, "expected " + expected
                     + " bytes for " + numel + " " + dtype + " elements, found " + bytes.length);
         }
         Storage s = new Storage(dtype, key, numel, bytes);
@@ -189,15 +267,18 @@ public final class TorchCheckpointReader {
         return s;
     }
 
-    private static Object call(Path file, Object callable, List<Object> args, boolean bigEndian) {
+    private static Object call(Path file, Object callable, List<Object> args, boolean bigEndian, Budget budget) {
         if (!(callable instanceof PickleReader.Global g)) {
             return PickleReader.opaque(callable, args);
         }
         switch (g.toString()) {
             case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor" -> {
-                return rebuildTensor(file, args, bigEndian);
+                return rebuildTensor(file, args, bigEndian, budget);
             }
             case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state" -> {
+                if (args.isEmpty()) {
+                    throw BadInputException.at(file, g.toString(), "called without arguments");
+                }
                 return args.get(0);
             }
             case "collections.OrderedDict" -> {
@@ -218,7 +299,7 @@ public final class TorchCheckpointReader {
     }
 
     /** {@code _rebuild_tensor_v2(storage, storage_offset, size, stride, ...)} as a contiguous copy. */
-    private static TensorData rebuildTensor(Path file, List<Object> args, boolean bigEndian) {
+    private static TensorData rebuildTensor(Path file, List<Object> args, boolean bigEndian, Budget budget) {
         String field = "tensor";
         if (args.size() < 4 || !(args.get(0) instanceof Storage s)) {
             throw BadInputException.at(file, field, "expected (storage, offset, size, stride, ...), found "
@@ -231,25 +312,32 @@ public final class TorchCheckpointReader {
         if (size.length != stride.length) {
             throw BadInputException.at(file, field, "size has " + size.length + " dims but stride has " + stride.length);
         }
-        long numel = TensorData.numel(size);
         int elem = s.dtype().byteSize();
+        long numel;
         long lastIndex = offset;
-        for (int d = 0; d < size.length; d++) {
-            if (stride[d] < 0) {
-                throw BadInputException.at(file, field, "negative stride " + stride[d]);
+        try {
+            numel = TensorData.numel(size);
+            for (int d = 0; d < size.length; d++) {
+                if (size[d] > 0) {
+                    lastIndex = Math.addExact(lastIndex, Math.multiplyExact(size[d] - 1, stride[d]));
+                }
             }
-            if (size[d] > 0) {
-                lastIndex += (size[d] - 1) * stride[d];
-            }
+        } catch (ArithmeticException e) {
+            throw BadInputException.at(file, field, "size " + java.util.Arrays.toString(size) + " with stride "
+                    + java.util.Arrays.toString(stride) + " overflows a 64-bit element count");
         }
         if (numel > 0 && (offset < 0 || lastIndex >= s.numel())) {
             throw BadInputException.at(file, field, "view reaches element " + lastIndex + " of a storage with "
                     + s.numel() + " elements");
         }
-        long outBytes = numel * elem;
-        if (outBytes > Integer.MAX_VALUE - 8) {
-            throw BadInputException.at(file, field, "tensor of " + outBytes + " bytes is too large to import");
+        // A view larger than its storage repeats elements (zero or overlapping strides): torch
+        // never saves a parameter that way, and it would let a tiny file ask for gigabytes.
+        if (numel > s.numel()) {
+            throw BadInputException.at(file, field, "view of " + numel + " elements over a storage of " + s.numel()
+                    + " (zero or overlapping strides " + java.util.Arrays.toString(stride) + ")");
         }
+        long outBytes = numel * elem;
+        budget.take(file, field, outBytes);
         byte[] out = new byte[(int) outBytes];
         if (isContiguous(size, stride)) {
             System.arraycopy(s.bytes(), (int) (offset * elem), out, 0, out.length);
@@ -313,7 +401,7 @@ public final class TorchCheckpointReader {
         for (int i = 0; i < out.length; i++) {
             out[i] = asLong(file, field, l.get(i));
             if (out[i] < 0) {
-                throw BadInputException.at(file, field, "expected non-negative sizes, found " + out[i]);
+                throw BadInputException.at(file, field, "expected non-negative sizes and strides, found " + out[i]);
             }
         }
         return out;

@@ -49,6 +49,7 @@ public final class WeightFolder implements AutoCloseable {
      *                           is malformed
      */
     public static WeightFolder open(Path dir) {
+        InputFiles.refuseSpecial(dir);
         if (Files.isRegularFile(dir)) {
             SafetensorsFile f = SafetensorsFile.open(dir);
             return fromFiles(dir, List.of(f));
@@ -107,7 +108,7 @@ public final class WeightFolder implements AutoCloseable {
     private static WeightFolder fromIndex(Path dir, Path index) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(index.toFile());
+            root = dev.lolcats4j.io.JsonFiles.strictMapper().readTree(index.toFile());
         } catch (JsonProcessingException e) {
             throw BadInputException.at(index, "index", "invalid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {

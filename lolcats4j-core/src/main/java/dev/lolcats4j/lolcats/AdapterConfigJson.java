@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lolcats4j.BadInputException;
+import dev.lolcats4j.Limits;
+import dev.lolcats4j.io.JsonFields;
 import dev.lolcats4j.io.JsonFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,7 +28,7 @@ public final class AdapterConfigJson {
     private AdapterConfigJson() {}
 
     public static AdapterConfig read(Path adapterDir) {
-        Path file = adapterDir.resolve(FILE_NAME);
+        Path file = dev.lolcats4j.io.InputFiles.refuseSpecial(adapterDir.resolve(FILE_NAME));
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(file + ": not found (an adapter folder holds adapter.safetensors and " + FILE_NAME + ")");
         }
@@ -35,6 +37,7 @@ public final class AdapterConfigJson {
 
     /** Reads a config file by its own path (any file name), e.g. a lolcats_config.json given on the command line. */
     public static AdapterConfig readFile(Path file) {
+        dev.lolcats4j.io.InputFiles.refuseSpecial(file);
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(file + ": not found (expected a " + FILE_NAME + " file)");
         }
@@ -47,16 +50,18 @@ public final class AdapterConfigJson {
         }
         rejectUnknown(file, root, FIELDS, "");
         AdapterConfig d = AdapterConfig.defaults();
-        String format = root.path("format").asText(AdapterConfig.FORMAT);
+        String format = JsonFields.text(file, root, "format", "format", AdapterConfig.FORMAT);
         if (!format.equals(AdapterConfig.FORMAT)) {
             throw BadInputException.at(file, "format", "expected \"" + AdapterConfig.FORMAT + "\", found \"" + format + "\"");
         }
-        AttentionKind attention = root.has("attention") ? AttentionKind.parse(root.get("attention").asText(), file) : d.attention();
-        FeatureMapKind featureMap = root.has("feature_map") ? FeatureMapKind.parse(root.get("feature_map").asText(), file) : d.featureMap();
-        int featureDim = positive(file, root, "feature_dim", d.featureDim());
-        int window = positive(file, root, "window_size", d.windowSize());
-        boolean affine = bool(file, root, "affine_attention_factors");
-        boolean bias = bool(file, root, "feature_map_bias");
+        AttentionKind attention = JsonFields.absent(root, "attention") ? d.attention()
+                : AttentionKind.parse(JsonFields.text(file, root, "attention", "attention", null), file);
+        FeatureMapKind featureMap = JsonFields.absent(root, "feature_map") ? d.featureMap()
+                : FeatureMapKind.parse(JsonFields.text(file, root, "feature_map", "feature_map", null), file);
+        int featureDim = (int) JsonFields.integer(file, root, "feature_dim", "feature_dim", 1, Limits.MAX_FEATURE_DIM, d.featureDim());
+        int window = (int) JsonFields.integer(file, root, "window_size", "window_size", 1, Limits.MAX_WINDOW, d.windowSize());
+        boolean affine = JsonFields.bool(file, root, "affine_attention_factors", "affine_attention_factors", false);
+        boolean bias = JsonFields.bool(file, root, "feature_map_bias", "feature_map_bias", false);
         List<Integer> softmaxLayers = new ArrayList<>();
         JsonNode layers = root.get("softmax_layers");
         if (layers != null && !layers.isNull()) {
@@ -64,10 +69,11 @@ public final class AdapterConfigJson {
                 throw BadInputException.at(file, "softmax_layers", "expected a list of layer indices, found " + layers);
             }
             for (JsonNode layer : layers) {
-                if (!layer.isIntegralNumber() || layer.asInt() < 0) {
-                    throw BadInputException.at(file, "softmax_layers", "expected non-negative integers, found " + layer);
+                int index = (int) JsonFields.integer(file, layer, "softmax_layers", 0, Integer.MAX_VALUE - 1);
+                if (softmaxLayers.contains(index)) {
+                    throw BadInputException.at(file, "softmax_layers", "layer " + index + " is listed twice");
                 }
-                softmaxLayers.add(layer.asInt());
+                softmaxLayers.add(index);
             }
         }
         LoraConfig lora = null;
@@ -78,16 +84,24 @@ public final class AdapterConfigJson {
             }
             rejectUnknown(file, loraNode, LORA_FIELDS, "lora.");
             LoraConfig ld = LoraConfig.defaults();
-            int rank = positive(file, loraNode, "rank", ld.rank());
-            double alpha = loraNode.has("alpha") ? loraNode.get("alpha").asDouble() : ld.alpha();
-            double dropout = loraNode.has("dropout") ? loraNode.get("dropout").asDouble() : 0.0;
+            int rank = (int) JsonFields.integer(file, loraNode, "rank", "lora.rank", 1, Limits.MAX_LORA_RANK, ld.rank());
+            double alpha = JsonFields.number(file, loraNode, "alpha", "lora.alpha", ld.alpha(), JsonFields.Range.POSITIVE);
+            double dropout = JsonFields.number(file, loraNode, "dropout", "lora.dropout", 0.0, JsonFields.Range.DROPOUT);
             List<String> targets = new ArrayList<>();
-            if (loraNode.has("targets")) {
-                for (JsonNode t : loraNode.get("targets")) {
-                    if (!LoraConfig.ALL_TARGETS.contains(t.asText())) {
-                        throw BadInputException.at(file, "lora.targets", "expected names from " + LoraConfig.ALL_TARGETS + ", found \"" + t.asText() + "\"");
+            if (!JsonFields.absent(loraNode, "targets")) {
+                JsonNode list = loraNode.get("targets");
+                if (!list.isArray() || list.isEmpty()) {
+                    throw BadInputException.at(file, "lora.targets", "expected a non-empty list of names from "
+                            + LoraConfig.ALL_TARGETS + ", found " + list);
+                }
+                for (JsonNode t : list) {
+                    if (!t.isTextual() || !LoraConfig.ALL_TARGETS.contains(t.textValue())) {
+                        throw BadInputException.at(file, "lora.targets", "expected names from " + LoraConfig.ALL_TARGETS + ", found " + t);
                     }
-                    targets.add(t.asText());
+                    if (targets.contains(t.textValue())) {
+                        throw BadInputException.at(file, "lora.targets", t + " is listed twice");
+                    }
+                    targets.add(t.textValue());
                 }
             } else {
                 targets.addAll(ld.targets());
@@ -104,14 +118,12 @@ public final class AdapterConfigJson {
         if (value == null || value.isNull()) {
             return 0;
         }
-        if (!value.isIntegralNumber() || !value.canConvertToInt() || value.asInt() < 0) {
-            throw BadInputException.at(file, "sparse_cache", "expected a non-negative integer, found " + value);
-        }
-        if (value.asInt() > 0 && attention != AttentionKind.HYBRID_SW) {
+        int pairs = (int) JsonFields.integer(file, value, "sparse_cache", 0, Limits.MAX_TOKENS);
+        if (pairs > 0 && attention != AttentionKind.HYBRID_SW) {
             throw BadInputException.at(file, "sparse_cache", "a sparse cache needs \"attention\": \"hybrid_sw\", found \""
                     + attention.configName() + "\"");
         }
-        return value.asInt();
+        return pairs;
     }
 
     public static String toJson(AdapterConfig c) {
@@ -152,27 +164,5 @@ public final class AdapterConfigJson {
                 throw BadInputException.at(file, prefix + name, "unknown field (known: " + known.stream().sorted().toList() + ")");
             }
         }
-    }
-
-    private static int positive(Path file, JsonNode node, String field, int fallback) {
-        JsonNode value = node.get(field);
-        if (value == null || value.isNull()) {
-            return fallback;
-        }
-        if (!value.isIntegralNumber() || value.asInt() <= 0) {
-            throw BadInputException.at(file, field, "expected a positive integer, found " + value);
-        }
-        return value.asInt();
-    }
-
-    private static boolean bool(Path file, JsonNode node, String field) {
-        JsonNode value = node.get(field);
-        if (value == null || value.isNull()) {
-            return false;
-        }
-        if (!value.isBoolean()) {
-            throw BadInputException.at(file, field, "expected true or false, found " + value);
-        }
-        return value.asBoolean();
     }
 }

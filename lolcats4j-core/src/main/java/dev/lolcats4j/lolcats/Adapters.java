@@ -82,7 +82,7 @@ public final class Adapters {
     /** Reads an adapter folder and applies it to the model; returns its config. */
     public static AdapterConfig load(DecoderModel model, Path dir) {
         AdapterConfig config = AdapterConfigJson.read(dir);
-        Path file = dir.resolve(WEIGHTS_FILE);
+        Path file = dev.lolcats4j.io.InputFiles.refuseSpecial(dir.resolve(WEIGHTS_FILE));
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(file + ": not found (adapter weights)");
         }
@@ -241,7 +241,7 @@ public final class Adapters {
                         + " for this model, found " + Arrays.toString(data.shape()));
             }
             used.add(name);
-            return Tensors.fromData(data).to(Tensors.F32);
+            return Tensors.requireFinite(Tensors.fromData(data).to(Tensors.F32), fileOf.apply(name), name);
         }
     }
 }

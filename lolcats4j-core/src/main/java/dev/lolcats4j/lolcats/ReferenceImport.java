@@ -56,12 +56,25 @@ public final class ReferenceImport {
         int before = out.size();
         state.forEach((name, data) -> {
             if (name.contains("feature_map_") || name.endsWith("window_factors") || name.contains(".lora_")) {
-                out.put(name, toFloat32(data));
+                TensorData f32 = toFloat32(data);
+                requireFinite(file, name, f32);
+                out.put(name, f32);
                 origin.put(name, file);
             }
         });
         if (out.size() == before) {
             throw BadInputException.at(file, STATE_KEY, "no feature_map, window_factors or lora tensors found");
+        }
+    }
+
+    /** A NaN or an infinity in a checkpoint would give NaN scores later; refuse it here, by name. */
+    private static void requireFinite(Path file, String name, TensorData data) {
+        float[] values = data.toFloatArray();
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i])) {
+                throw BadInputException.at(file, STATE_KEY + "." + name, "holds a non-finite value (" + values[i]
+                        + " at element " + i + "); the checkpoint is damaged or training diverged");
+            }
         }
     }
 

@@ -17,6 +17,7 @@ public final class ModelFactory {
      * Llama), reproducible for a seed.
      */
     public static DecoderModel random(ModelConfig config, ComputeType computeType, long seed) {
+        MemoryEstimate.checkModelFits(config, "the model configuration", computeType);
         Natives.init();
         torch.manual_seed(seed);
         int hidden = config.hiddenSize();

@@ -32,6 +32,7 @@ public final class ModelLoader {
     public static DecoderModel load(Path dir, ComputeType computeType) {
         Natives.init();
         ModelConfig config = ModelConfigReader.read(dir);
+        MemoryEstimate.checkModelFits(config, dir.resolve("config.json"), computeType);
         try (WeightFolder weights = WeightFolder.open(dir)) {
             ComputeType storage = storageType(weights, computeType);
             DecoderModel model = new Reader(weights, config, storage, slots(config, storage)).model();
@@ -120,22 +121,27 @@ public final class ModelLoader {
 
         private Projection projection(String prefix, int out, int in, boolean bias) {
             Tensor w = matrix(prefix + ".weight", out, in);
-            Tensor b = bias ? load(prefix + ".bias", out).to(Tensors.F32) : null;
+            Tensor b = bias ? finite(prefix + ".bias", load(prefix + ".bias", out).to(Tensors.F32)) : null;
             return new Projection(w, b);
         }
 
         private Tensor matrix(String name, long rows, long cols) {
             Tensor slot = slots.get(name);
             if (slot == null) {
-                return load(name, rows, cols).to(computeType.scalarType());
+                return finite(name, load(name, rows, cols).to(computeType.scalarType()));
             }
             check(name, rows, cols);
             slot.copy_(Tensors.viewOf(weights.get(name))); // converts the dtype on the way
-            return slot;
+            return finite(name, slot);
         }
 
         private Tensor vector(String name, long size) {
-            return load(name, size).to(Tensors.F32);
+            return finite(name, load(name, size).to(Tensors.F32));
+        }
+
+        /** One reduction per tensor: NaN or infinite weights are refused by name instead of giving NaN scores. */
+        private Tensor finite(String name, Tensor t) {
+            return Tensors.requireFinite(t, weights.fileOf(name), name);
         }
 
         private Tensor load(String name, long... expectedShape) {

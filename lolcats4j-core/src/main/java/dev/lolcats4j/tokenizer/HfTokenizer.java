@@ -62,7 +62,7 @@ public final class HfTokenizer implements Tokenizer {
     static final String GENERATION_CONFIG_JSON = "generation_config.json";
     static final String CONFIG_JSON = "config.json";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.lolcats4j.io.JsonFiles.strictMapper();
 
     static {
         configureDjl();
@@ -99,10 +99,11 @@ public final class HfTokenizer implements Tokenizer {
      */
     public static HfTokenizer load(Path modelDir) {
         Objects.requireNonNull(modelDir, "modelDir");
+        dev.lolcats4j.io.InputFiles.refuseSpecial(modelDir);
         if (!Files.isDirectory(modelDir)) {
             throw BadInputException.at(modelDir, "folder", "does not exist or is not a folder");
         }
-        Path tokenizerJson = modelDir.resolve(TOKENIZER_JSON);
+        Path tokenizerJson = dev.lolcats4j.io.InputFiles.refuseSpecial(modelDir.resolve(TOKENIZER_JSON));
         if (!Files.isRegularFile(tokenizerJson)) {
             throw BadInputException.at(modelDir, TOKENIZER_JSON,
                     "missing: the folder has no tokenizer.json (a Hugging Face fast tokenizer file)");
@@ -306,6 +307,7 @@ public final class HfTokenizer implements Tokenizer {
     }
 
     private static JsonNode readOptional(Path file) {
+        dev.lolcats4j.io.InputFiles.refuseSpecial(file);
         if (!Files.isRegularFile(file)) {
             return null;
         }
@@ -342,6 +344,11 @@ public final class HfTokenizer implements Tokenizer {
             }
             ids.put(added.get("content").asText(), added.get("id").intValue());
         }
+        ids.forEach((token, id) -> {
+            if (id < 0) {
+                throw BadInputException.at(file, "model.vocab", "token \"" + token + "\" has the negative id " + id);
+            }
+        });
         return ids;
     }
 

@@ -19,9 +19,22 @@ public final class Tokenizers {
      *     files are malformed
      */
     public static Optional<Tokenizer> forModel(Path modelDir) {
-        if (!Files.isRegularFile(modelDir.resolve(HfTokenizer.TOKENIZER_JSON))) {
+        Path file = dev.lolcats4j.io.InputFiles.refuseSpecial(modelDir.resolve(HfTokenizer.TOKENIZER_JSON));
+        if (!Files.isRegularFile(file)) {
             return Optional.empty();
         }
-        return Optional.of(HfTokenizer.load(modelDir));
+        HfTokenizer tokenizer = HfTokenizer.load(modelDir);
+        Path config = modelDir.resolve("config.json");
+        if (Files.isRegularFile(config)) {
+            int vocab = dev.lolcats4j.model.ModelConfigReader.read(modelDir).vocabSize();
+            if (tokenizer.vocabSize() > vocab) {
+                tokenizer.close();
+                // The model has no embedding row for such ids: refuse before any text is encoded.
+                throw dev.lolcats4j.BadInputException.at(modelDir.resolve(HfTokenizer.TOKENIZER_JSON), "model.vocab",
+                        "has token ids up to " + (tokenizer.vocabSize() - 1) + ", beyond the model's vocab_size "
+                                + vocab + " (" + config + ")");
+            }
+        }
+        return Optional.of(tokenizer);
     }
 }

@@ -196,6 +196,22 @@ public final class Tensors {
 
     /** Copies stored bytes into a new libtorch tensor of the stored dtype. */
     /**
+     * Returns {@code t} if every value is finite, else throws naming the tensor and its file: a
+     * NaN or an infinity in loaded weights would otherwise give NaN scores with exit code 0.
+     * One {@code isfinite().all()} reduction, so the check costs a pass over the tensor.
+     */
+    public static Tensor requireFinite(Tensor t, java.nio.file.Path file, String name) {
+        boolean finite;
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            finite = torch.isfinite(t).all().item_bool();
+        }
+        if (!finite) {
+            throw dev.lolcats4j.BadInputException.at(file, name, "holds NaN or infinite values; the file is damaged or training diverged");
+        }
+        return t;
+    }
+
+    /**
      * A tensor over the data's own bytes, no copy: valid only while the data's buffer lives
      * (copy_ it into a tensor of your own before the weight file closes).
      */

@@ -16,10 +16,14 @@ import java.util.List;
 import java.util.Locale;
 import javax.imageio.ImageIO;
 
-/** metrics.csv (step, train_loss, eval_loss, learning_rate, tokens_per_second) and a loss plot. */
+/**
+ * metrics.csv (step, train_loss, eval_loss, learning_rate) and a loss plot. Wall-clock figures
+ * (tokens per second) are left out on purpose: they go to the progress line, so that two
+ * identical runs write identical files.
+ */
 final class Metrics {
 
-    private static final String HEADER = "step,train_loss,eval_loss,learning_rate,tokens_per_second";
+    private static final String HEADER = "step,train_loss,eval_loss,learning_rate";
 
     private final Path file;
     private final List<String> rows = new ArrayList<>();
@@ -33,9 +37,9 @@ final class Metrics {
         flush();
     }
 
-    void append(int step, double trainLoss, double evalLoss, double learningRate, double tokensPerSecond) {
-        rows.add(String.format(Locale.ROOT, "%d,%.6f,%s,%.3e,%.1f", step, trainLoss,
-                Double.isNaN(evalLoss) ? "" : String.format(Locale.ROOT, "%.6f", evalLoss), learningRate, tokensPerSecond));
+    void append(int step, double trainLoss, double evalLoss, double learningRate) {
+        rows.add(String.format(Locale.ROOT, "%d,%.6f,%s,%.3e", step, trainLoss,
+                Double.isNaN(evalLoss) ? "" : String.format(Locale.ROOT, "%.6f", evalLoss), learningRate));
     }
 
     void flush() {

@@ -1,23 +1,23 @@
 package dev.lolcats4j.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lolcats4j.BadInputException;
 import dev.lolcats4j.data.PackedDataset;
 import dev.lolcats4j.data.PackedDataset.Sequence;
 import dev.lolcats4j.io.AtomicFiles;
+import dev.lolcats4j.io.Checksums;
 import dev.lolcats4j.io.SafetensorsFile;
-import dev.lolcats4j.io.SafetensorsWriter;
 import dev.lolcats4j.io.TensorData;
 import dev.lolcats4j.torch.Tensors;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import java.lang.reflect.RecordComponent;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -29,11 +29,12 @@ import org.bytedeco.pytorch.Tensor;
  * {@code resume} continues from exactly (parameters, optimiser moments, data position, schedule).
  *
  * <p>Layout of {@code out}: {@code best/} (the result at the best held-out loss), {@code final/}
- * (at the last step), {@code checkpoint/} (state.json + state-STEP.safetensors), metrics.csv, loss.png.
+ * (at the last step), {@code checkpoint/} (see {@link Checkpoints}: the newest two, checksummed and
+ * verified on resume, with the run's identity), metrics.csv, loss.png.
  */
 public final class TrainLoop {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.lolcats4j.io.JsonFiles.strictMapper();
 
     private final Objective objective;
     private final PackedDataset data;
@@ -42,6 +43,7 @@ public final class TrainLoop {
     private final TrainListener listener;
     private final AdamW optimizer;
     private final Metrics metrics;
+    private final Checkpoints checkpoints;
 
     // Progress state (all of it goes into checkpoints).
     private int step;
@@ -57,6 +59,17 @@ public final class TrainLoop {
     private int orderEpoch = -1;
 
     public TrainLoop(Objective objective, PackedDataset data, TrainConfig config, Path out, TrainListener listener) {
+        this(objective, data, config, out, listener, Map.of());
+    }
+
+    /**
+     * @param runIdentity what else the run depends on (command-line options, checksums of the
+     *                    model and other inputs), name to value; recorded in every checkpoint,
+     *                    and a resume whose identity differs is refused naming the first
+     *                    difference. The data and this TrainConfig are added automatically.
+     */
+    public TrainLoop(Objective objective, PackedDataset data, TrainConfig config, Path out, TrainListener listener,
+            Map<String, String> runIdentity) {
         if (data.train().isEmpty()) {
             throw new BadInputException("training data: not enough tokens for one packed sequence");
         }
@@ -68,13 +81,56 @@ public final class TrainLoop {
         this.optimizer = new AdamW(objective.parameters(), objective::decays, 0.9, 0.999, 1e-8, config.weightDecay());
         this.learningRate = config.learningRate();
         this.metrics = new Metrics(out.resolve("metrics.csv"));
+        this.checkpoints = new Checkpoints(out.resolve("checkpoint"), identity(runIdentity, data, config));
+    }
+
+    /** Whether {@code out} holds a checkpoint that {@code run(true)} would look at. */
+    public static boolean hasCheckpoint(Path out) {
+        return Checkpoints.exists(out);
+    }
+
+    /**
+     * Before any expensive step of a resumed run: refuses (bad input) if no checkpoint in
+     * {@code out} is intact, or the newest intact one was made with other values of these
+     * identity entries (naming the first difference). Does nothing if there is no checkpoint.
+     */
+    public static void checkResume(Path out, Map<String, String> runIdentity) {
+        Checkpoints.precheck(out.resolve("checkpoint"), runIdentity);
+    }
+
+    private static Map<String, String> identity(Map<String, String> runIdentity, PackedDataset data, TrainConfig config) {
+        Map<String, String> id = new LinkedHashMap<>(runIdentity);
+        List<int[]> tokens = new ArrayList<>();
+        for (List<Sequence> part : List.of(data.train(), data.heldOut())) {
+            tokens.add(new int[] {part.size()});
+            for (Sequence s : part) {
+                tokens.add(s.tokens());
+                int[] counts = new int[s.targetCounts().length];
+                for (int i = 0; i < counts.length; i++) {
+                    counts[i] = s.targetCounts()[i] ? 1 : 0;
+                }
+                tokens.add(counts);
+            }
+        }
+        tokens.add(data.order(0));
+        id.put("training data (packed token ids and training order)", Checksums.ints(tokens));
+        for (RecordComponent c : TrainConfig.class.getRecordComponents()) {
+            // How often checkpoints are written does not change the result: it may differ on resume.
+            if (!c.getName().equals("checkpointEvery")) {
+                try {
+                    id.put("training setting " + c.getName(), String.valueOf(c.getAccessor().invoke(config)));
+                } catch (ReflectiveOperationException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        return id;
     }
 
     /** Runs to {@code maxSteps}; with {@code resume}, first restores the last checkpoint in {@code out}. */
     public TrainResult run(boolean resume) {
         AtomicFiles.createDirectories(out);
-        if (resume && Files.isRegularFile(out.resolve("checkpoint/state.json"))) {
-            restore();
+        if (resume && restore()) {
             listener.onMessage("resumed from step " + step);
         } else {
             metrics.start();
@@ -109,7 +165,7 @@ public final class TrainLoop {
                 afterEvaluation(evalLoss);
             }
             double seconds = (System.nanoTime() - stepStart) / 1e9;
-            metrics.append(step, loss, evalLoss, learningRate, tokens / seconds);
+            metrics.append(step, loss, evalLoss, learningRate);
             listener.onStep(step, config.maxSteps(), loss, evalLoss, learningRate, tokens / seconds);
             if ((config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0) || last) {
                 checkpoint();
@@ -183,8 +239,6 @@ public final class TrainLoop {
     }
 
     private void checkpoint() {
-        Path dir = out.resolve("checkpoint");
-        AtomicFiles.createDirectories(dir);
         Map<String, TensorData> tensors = new LinkedHashMap<>();
         try (PointerScope scope = new PointerScope()) {
             List<Tensor> params = optimizer.parameters();
@@ -195,13 +249,9 @@ public final class TrainLoop {
             }
         }
         // Rows up to this step reach the disk before the state that points at this step does;
-        // a restore drops any rows written after the last complete checkpoint.
+        // a restore drops any rows written after the checkpoint it resumes from.
         metrics.flush();
-        String weights = "state-" + step + ".safetensors";
-        SafetensorsWriter.write(dir.resolve(weights), tensors, Map.of());
         ObjectNode state = JSON.createObjectNode();
-        state.put("weights", weights);
-        state.put("step", step);
         state.put("position", position);
         state.put("learning_rate", learningRate);
         state.put("best_eval", bestEval);
@@ -210,50 +260,52 @@ public final class TrainLoop {
         state.put("plateau_bad_evals", plateauBadEvals);
         state.put("adam_steps", optimizer.steps());
         state.put("seed", config.seed());
-        // state.json is renamed into place last, so it always names a complete weights file.
-        AtomicFiles.writeString(dir.resolve("state.json"), state.toPrettyString());
-        try (var files = Files.list(dir)) {
-            for (Path old : files.filter(p -> p.getFileName().toString().startsWith("state-")
-                    && !p.getFileName().toString().equals(weights)).toList()) {
-                Files.deleteIfExists(old);
+        checkpoints.save(step, state, tensors);
+    }
+
+    /** Restores the newest intact checkpoint; false if there is none to resume from. */
+    private boolean restore() {
+        Optional<JsonNode> restored = checkpoints.restore(this::restoreTensors, listener::onMessage);
+        if (restored.isEmpty()) {
+            return false;
+        }
+        JsonNode state = restored.get();
+        step = state.get("step").asInt();
+        position = state.path("position").asLong();
+        learningRate = state.path("learning_rate").asDouble();
+        bestEval = state.path("best_eval").asDouble();
+        bestStep = state.path("best_step").asInt();
+        plateauBest = state.path("plateau_best").asDouble();
+        plateauBadEvals = state.path("plateau_bad_evals").asInt();
+        optimizer.setSteps(state.path("adam_steps").asLong());
+        metrics.truncateAfter(step);
+        return true;
+    }
+
+    private void restoreTensors(SafetensorsFile file) {
+        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            List<Tensor> params = optimizer.parameters();
+            if (file.tensors().size() != 3 * params.size()) {
+                throw new IllegalStateException(file.tensors().size() + " tensors, this run has " + 3 * params.size());
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            for (int i = 0; i < params.size(); i++) {
+                copy(file, "param." + i, params.get(i));
+                copy(file, "adam_m." + i, optimizer.firstMoments().get(i));
+                copy(file, "adam_v." + i, optimizer.secondMoments().get(i));
+            }
         }
     }
 
-    private void restore() {
-        Path dir = out.resolve("checkpoint");
-        try {
-            var state = JSON.readTree(dir.resolve("state.json").toFile());
-            if (state.path("seed").asLong() != config.seed()) {
-                throw BadInputException.at(dir.resolve("state.json"), "seed",
-                        "checkpoint was made with seed " + state.path("seed").asLong() + ", this run uses " + config.seed());
-            }
-            try (SafetensorsFile file = SafetensorsFile.open(dir.resolve(state.get("weights").asText()));
-                    NoGradGuard noGrad = new NoGradGuard()) {
-                List<Tensor> params = optimizer.parameters();
-                for (int i = 0; i < params.size(); i++) {
-                    if (!file.contains("param." + i)) {
-                        throw BadInputException.at(file.path(), "param." + i, "checkpoint does not match this run's parameters");
-                    }
-                    params.get(i).copy_(Tensors.fromData(file.get("param." + i)));
-                    optimizer.firstMoments().get(i).copy_(Tensors.fromData(file.get("adam_m." + i)));
-                    optimizer.secondMoments().get(i).copy_(Tensors.fromData(file.get("adam_v." + i)));
-                }
-            }
-            step = state.get("step").asInt();
-            position = state.get("position").asLong();
-            learningRate = state.get("learning_rate").asDouble();
-            bestEval = state.get("best_eval").asDouble();
-            bestStep = state.get("best_step").asInt();
-            plateauBest = state.get("plateau_best").asDouble();
-            plateauBadEvals = state.get("plateau_bad_evals").asInt();
-            optimizer.setSteps(state.get("adam_steps").asLong());
-            metrics.truncateAfter(step);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+    private static void copy(SafetensorsFile file, String name, Tensor into) {
+        if (!file.contains(name)) {
+            throw new IllegalStateException("tensor " + name + " missing");
         }
+        TensorData data = file.get(name);
+        if (!java.util.Arrays.equals(data.shape(), Tensors.shape(into))) {
+            throw new IllegalStateException("tensor " + name + " has shape " + java.util.Arrays.toString(data.shape())
+                    + ", this run's is " + java.util.Arrays.toString(Tensors.shape(into)));
+        }
+        into.copy_(Tensors.fromData(data));
     }
 
 }

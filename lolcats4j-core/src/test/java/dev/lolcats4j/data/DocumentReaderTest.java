@@ -127,4 +127,94 @@ class DocumentReaderTest {
         }
         return java.util.Arrays.copyOfRange(out, 1, out.length);
     }
+
+    /** The byte-level tokenizer, recording the longest text it was given. */
+    private static final class Recording implements Tokenizer {
+        int longest;
+
+        @Override
+        public int[] encode(String text) {
+            longest = Math.max(longest, text.length());
+            return tokenizer.encode(text);
+        }
+
+        @Override
+        public int[] encodeWithoutSpecial(String text) {
+            longest = Math.max(longest, text.length());
+            return tokenizer.encodeWithoutSpecial(text);
+        }
+
+        @Override
+        public String decode(int[] ids) {
+            return tokenizer.decode(ids);
+        }
+
+        @Override
+        public int vocabSize() {
+            return tokenizer.vocabSize();
+        }
+
+        @Override
+        public java.util.OptionalInt bosId() {
+            return tokenizer.bosId();
+        }
+
+        @Override
+        public java.util.OptionalInt eosId() {
+            return tokenizer.eosId();
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    private static int[] concatenated(List<Example> examples) {
+        return examples.stream().flatMapToInt(e -> java.util.Arrays.stream(e.tokens())).toArray();
+    }
+
+    /**
+     * Over-long documents are tokenized in bounded pieces and come out as the same token stream
+     * (byte-level ids worked out by hand): one BOS, every byte, one EOS; with and without
+     * whitespace to cut at, as a text paragraph and as a JSONL record; then the next document.
+     */
+    @Test
+    void overLongDocumentsAreTokenizedInBoundedPieces(@TempDir Path tmp) throws IOException {
+        StringBuilder words = new StringBuilder();
+        for (int i = 0; words.length() < 5 * DocumentReader.MAX_PIECE_CHARS + 123; i++) {
+            words.append("word").append(i % 97).append(i % 13 == 0 ? "\n" : " ");
+        }
+        String spaced = words.toString().strip();
+        String solid = "x".repeat(3 * DocumentReader.MAX_PIECE_CHARS + 7) + "\u00e9\ud83d\ude00";
+        for (String long1 : List.of(spaced, solid)) {
+            Path text = tmp.resolve("long.txt");
+            Files.writeString(text, long1 + "\n\n\nshort one\n");
+            Path jsonl = tmp.resolve("long.jsonl");
+            Files.writeString(jsonl, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(
+                    java.util.Map.of("text", long1)) + "\n{\"text\": \"short one\"}\n");
+            int[] first = ids(long1, true);
+            int[] second = ids("short one", true);
+            int[] expected = new int[first.length + second.length];
+            System.arraycopy(first, 0, expected, 0, first.length);
+            System.arraycopy(second, 0, expected, first.length, second.length);
+            for (Path file : List.of(text, jsonl)) {
+                Recording recording = new Recording();
+                List<Example> examples = new DocumentReader(recording, BadLinePolicy.FAIL, m -> { }).readAll(List.of(file));
+                assertTrue(examples.size() > 2, file + ": expected the long document in pieces, found " + examples.size());
+                assertTrue(recording.longest <= DocumentReader.MAX_PIECE_CHARS, file + ": tokenized " + recording.longest + " chars at once");
+                assertArrayEquals(expected, concatenated(examples), file.toString());
+            }
+        }
+    }
+
+    /** Paragraphs as before the streaming reader: blank (or whitespace-only) lines separate, CRLF is a line end. */
+    @Test
+    void paragraphsSplitAtBlankLines(@TempDir Path tmp) throws IOException {
+        Path file = tmp.resolve("p.txt");
+        Files.writeString(file, "\n\n  first line\r\nsecond line\r\n   \r\nnext\n\n\n\nlast\n");
+        List<Example> examples = new DocumentReader(tokenizer, BadLinePolicy.FAIL, m -> { }).readAll(List.of(file));
+        assertEquals(3, examples.size());
+        assertArrayEquals(ids("  first line\nsecond line", true), examples.get(0).tokens());
+        assertArrayEquals(ids("next", true), examples.get(1).tokens());
+        assertArrayEquals(ids("last", true), examples.get(2).tokens());
+    }
 }

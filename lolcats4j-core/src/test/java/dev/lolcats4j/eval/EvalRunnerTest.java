@@ -44,6 +44,29 @@ class EvalRunnerTest {
     }
 
     @Test
+    void defaultContextNeverExceedsTheModelsMaxPositions() throws Exception {
+        Path task = dir.resolve("ppl.jsonl");
+        Files.writeString(task, """
+                {"task": "perplexity", "name": "long", "context": 1024}
+                {"text": "abcabcabcabcabcabcabcabcabcabc"}
+                """);
+        Path txt = dir.resolve("plain.txt");
+        Files.writeString(txt, "abcabcabcabcabcabcabcabcabcabc");
+        List<EvalTask> tasks = TaskFiles.readAll(List.of(task, txt));
+        // The task asks for 1024 and the default would be 2048: an 8-position model gets 8.
+        for (TaskResult r : EvalRunner.run(new Stubs.ByTokenScorer(id -> -1), Optional.of(Stubs.charTokenizer(OptionalInt.empty())),
+                OptionalInt.empty(), 8, tasks, EvalOptions.defaults())) {
+            assertEquals(8L, r.counts().get("context"), r.task());
+        }
+        // An explicit --context is the user's choice and is kept.
+        EvalOptions explicit = new EvalOptions(EvalOptions.defaults().computeType(), 4096, 12, 0, null, null, null);
+        for (TaskResult r : EvalRunner.run(new Stubs.ByTokenScorer(id -> -1), Optional.of(Stubs.charTokenizer(OptionalInt.empty())),
+                OptionalInt.empty(), 8, tasks, explicit)) {
+            assertEquals(12L, r.counts().get("context"), r.task());
+        }
+    }
+
+    @Test
     void textTasksNeedATokenizer() throws Exception {
         Path txt = dir.resolve("held.txt");
         Files.writeString(txt, "abc");

@@ -109,9 +109,36 @@ class TorchCheckpointReaderTest {
     @Test
     void unsupportedOpcodeNamesTheByte() throws IOException {
         Path file = tmp.resolve("bad.pt");
-        writeZip(file, Map.of("arch/data.pkl", new byte[] {(byte) 0x80, 2, 'I', '1', '\n', '.'}));
+        writeZip(file, Map.of("arch/data.pkl", new byte[] {(byte) 0x80, 2, (byte) 0xff, '.'}));
         BadInputException e = assertThrows(BadInputException.class, () -> TorchCheckpointReader.readTopLevel(file));
-        assertEquals(file + ": arch/data.pkl: unsupported pickle opcode 0x49 at byte 2", e.getMessage());
+        assertEquals(file + ": arch/data.pkl: unsupported pickle opcode 0xff at byte 2", e.getMessage());
+    }
+
+    /** Protocol-0 text opcodes (INT, FLOAT, STRING, PUT/GET) and APPEND of a single item. */
+    @Test
+    void textOpcodesAndSingleAppend() throws IOException {
+        Path file = tmp.resolve("text.pt");
+        String pickle = "(dp0\nS'n'\np1\nI42\nsS'x'\np2\nF0.5\nsS'l'\np3\n(lp4\nI7\naI8\nasS'again'\np5\ng1\ns.";
+        writeZip(file, Map.of("arch/data.pkl", pickle.getBytes(StandardCharsets.US_ASCII)));
+        Map<String, Object> top = TorchCheckpointReader.readTopLevel(file);
+        assertEquals(42L, top.get("n"));
+        assertEquals(0.5, top.get("x"));
+        assertEquals(List.of(7L, 8L), top.get("l"));
+        assertEquals("n", top.get("again"));
+    }
+
+    /** A class of the training script is refused by name, as torch.load(weights_only=True) does. */
+    @Test
+    void unknownGlobalIsRefusedByName() throws IOException {
+        Pickle p = new Pickle();
+        p.op(0x80).op(2).op('}').op('(');
+        p.str("opt").str("torch.optim.adamw").str("AdamW").op(0x93).op(')').op(0x81);
+        p.op('u').op('.');
+        Path file = tmp.resolve("opt.pt");
+        writeZip(file, Map.of("arch/data.pkl", p.bytes()));
+        BadInputException e = assertThrows(BadInputException.class, () -> TorchCheckpointReader.readTopLevel(file));
+        assertTrue(e.getMessage().startsWith(file + ": arch/data.pkl: refusing the Python global torch.optim.adamw.AdamW"),
+                e.getMessage());
     }
 
     /** A hand-written protocol-4 pickle exercising strided views, bf16, memo, wrappers and unknown classes. */
@@ -145,7 +172,7 @@ class TorchCheckpointReaderTest {
         p.op('}').str("_metadata").op('}').op('s').op('b');
         p.str("step").op(0x8a).op(6).raw(new byte[] {0, 0, 0, 0, 0, 1}); // LONG1 2^40
         p.str("lr").op('G').raw(ByteBuffer.allocate(8).putDouble(0.001).array()); // big-endian double
-        p.str("opt").str("torch.optim.adamw").str("AdamW").op(0x93).op(')').op(0x81).op('}').str("lr").op('K').op(1).op('s').op('b');
+        p.str("opt").str("builtins").str("set").op(0x93).op(']').op('K').op(1).op('a').op(0x85).op('R').op('}').str("lr").op('K').op(1).op('s').op('b');
         p.str("names").op(']').op('(').str("a").str("b").op('e');
         p.str("again").op('h').op(1);
         p.str("none").op('N');
@@ -161,7 +188,7 @@ class TorchCheckpointReaderTest {
         assertEquals(List.of("weights", "step", "lr", "opt", "names", "again", "none"), List.copyOf(top.keySet()));
         assertEquals(1L << 40, top.get("step"));
         assertEquals(0.001, top.get("lr"));
-        assertTrue(top.get("opt").toString().contains("torch.optim.adamw.AdamW"), top.get("opt").toString());
+        assertTrue(top.get("opt").toString().contains("builtins.set"), top.get("opt").toString());
         assertEquals(List.of("a", "b"), top.get("names"));
         assertEquals("weights", top.get("again"));
         assertTrue(top.containsKey("none") && top.get("none") == null);
@@ -177,7 +204,7 @@ class TorchCheckpointReaderTest {
         assertArrayEquals(new float[] {1f, -5f, 0.15625f}, bf.toFloatArray());
 
         BadInputException e = assertThrows(BadInputException.class, () -> TorchCheckpointReader.readStateDict(file, null));
-        assertTrue(e.getMessage().startsWith(file + ": weights: expected a tensor, found {t=TensorData[F32 [3, 2]]"),
+        assertTrue(e.getMessage().startsWith(file + ": weights: expected a tensor, found a dict of 3 entries"),
                 e.getMessage());
     }
 
