@@ -59,25 +59,25 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "F", description = "bench train: the model shape from a Hugging Face config.json (file or folder).")
     Path config;
 
-    @Option(names = "--hidden", description = "bench train: hidden size (default: 768, the ~125M bench shape).")
+    @Option(names = "--hidden", converter = Flags.ModelSize.class, description = "bench train: hidden size (default: 768, the ~125M bench shape).")
     Integer hidden;
 
-    @Option(names = "--layers", description = "bench train: decoder layers (default: 12).")
+    @Option(names = "--layers", converter = Flags.ModelSize.class, description = "bench train: decoder layers (default: 12).")
     Integer layers;
 
-    @Option(names = "--heads", description = "bench train: attention heads (default: 12).")
+    @Option(names = "--heads", converter = Flags.ModelSize.class, description = "bench train: attention heads (default: 12).")
     Integer heads;
 
-    @Option(names = "--kv-heads", description = "bench train: key/value heads (default: 4).")
+    @Option(names = "--kv-heads", converter = Flags.ModelSize.class, description = "bench train: key/value heads (default: 4).")
     Integer kvHeads;
 
-    @Option(names = "--intermediate", description = "bench train: MLP width (default: 2048).")
+    @Option(names = "--intermediate", converter = Flags.ModelSize.class, description = "bench train: MLP width (default: 2048).")
     Integer intermediate;
 
-    @Option(names = "--vocab", description = "bench train: vocabulary size (default: 32000).")
+    @Option(names = "--vocab", converter = Flags.ModelSize.class, description = "bench train: vocabulary size (default: 32000).")
     Integer vocab;
 
-    @Option(names = "--seq-len", description = "bench train: tokens per sequence (default: 1024).")
+    @Option(names = "--seq-len", converter = Flags.SequenceTokens.class, description = "bench train: tokens per sequence (default: 1024).")
     Integer seqLen;
 
     private static final java.util.List<String> BENCHMARKS =
