@@ -68,13 +68,13 @@ public final class Capabilities {
         return measured;
     }
 
-    /** The rates in the cache for this machine, without probing or loading libtorch; empty if none. */
+    /** The conclusive rates in the cache for this machine, without probing or loading libtorch; empty if none. */
     public static Optional<GemmRates> cachedRates() {
         if (rates != null) {
             return Optional.of(rates);
         }
         String key = ProbeCache.key(cpu(), libtorchVersion(), Natives.threads());
-        return ProbeCache.standard().flatMap(c -> c.get(key));
+        return ProbeCache.standard().flatMap(c -> c.get(key)).filter(r -> DtypeRule.conclusive(cpu(), r));
     }
 
     /** The dtype for a request on this machine (probing only when the rule needs rates). */
