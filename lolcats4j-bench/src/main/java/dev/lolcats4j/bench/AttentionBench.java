@@ -31,7 +31,29 @@ public final class AttentionBench {
 
     public record Row(long n, Double hybridMs, Double softmaxMs, Double quadraticMs) {}
 
-    public record Result(List<Row> rows) {
+    /**
+     * @param quadraticOverHybridAt2048 quadratic_ms / hybrid_ms at n = 2048 (target >= 10, goal 30), null if not measured
+     * @param hybridScaling hybrid_ms at the largest n / at 1024 (target <= 20 for 16384), null if not measured
+     */
+    public record Result(List<Row> rows, Double quadraticOverHybridAt2048, Double hybridScaling) {
+
+        Result(List<Row> rows) {
+            this(rows, ratioAt(rows, 2048), scaling(rows));
+        }
+
+        private static Double ratioAt(List<Row> rows, long n) {
+            for (Row r : rows) {
+                if (r.n() == n && r.hybridMs() != null && r.quadraticMs() != null) {
+                    return Timing.round(r.quadraticMs() / r.hybridMs(), 2);
+                }
+            }
+            return null;
+        }
+
+        private static Double scaling(List<Row> rows) {
+            Double s = new Result(rows, null, null).hybridScaling(1024, rows.get(rows.size() - 1).n());
+            return s == null ? null : Timing.round(s, 2);
+        }
 
         /** hybrid_ms(16384) / hybrid_ms(1024), or null if either is missing. */
         public Double hybridScaling(long from, long to) {

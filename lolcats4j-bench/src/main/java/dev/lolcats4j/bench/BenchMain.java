@@ -15,7 +15,7 @@ import java.util.Map;
 public final class BenchMain {
 
     public static final String USAGE = "usage: bench [matmul|forward|attention|decode|rss|train|profile|probe|all] [--json] [--quick] "
-            + "[--warmup N] [--iterations N] [--memory-budget-gib G]";
+            + "[--warmup N] [--iterations N] [--memory-budget-gib G] [--dtype auto|f32|bf16]";
 
     private BenchMain() {}
 
@@ -27,6 +27,7 @@ public final class BenchMain {
         int iterations = o.iterations();
         boolean quick = false;
         long budget = o.memoryBudgetBytes();
+        dev.lolcats4j.cpu.DtypeRequest dtype = dev.lolcats4j.cpu.DtypeRequest.AUTO;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--json" -> json = true;
@@ -34,6 +35,7 @@ public final class BenchMain {
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 case "--iterations" -> iterations = Integer.parseInt(args[++i]);
                 case "--memory-budget-gib" -> budget = (long) (Double.parseDouble(args[++i]) * (1L << 30));
+                case "--dtype" -> dtype = dev.lolcats4j.cpu.DtypeRequest.parse(args[++i]);
                 case "-h", "--help" -> {
                     System.out.println(USAGE);
                     return;
@@ -47,7 +49,7 @@ public final class BenchMain {
                 }
             }
         }
-        Object result = run(what, new Options(warmup, iterations, quick, budget));
+        Object result = run(what, new Options(warmup, iterations, quick, budget, dtype, null));
         if (result == null) {
             System.err.println("bench: unknown benchmark \"" + what + "\"; " + USAGE);
             System.exit(2);
@@ -56,8 +58,27 @@ public final class BenchMain {
         System.out.println(json ? toJson(result) : "result: " + toJson(result));
     }
 
-    /** The result record of one benchmark (or a map of all of them), or null for an unknown name. */
+    /**
+     * The result of one benchmark (or of all of them) as one JSON object: first what it is
+     * judged against, measured in the same run ({@link BenchContext}: CPU model and flags,
+     * dtype, GEMM rates, bandwidth), then the benchmark's own fields. Null for an unknown name.
+     */
     public static Object run(String what, Options options) {
+        if (!NAMES.contains(what)) {
+            return null;
+        }
+        BenchContext context = BenchContext.of(options.dtype());
+        Object result = runOne(what, options);
+        com.fasterxml.jackson.databind.node.ObjectNode report = mapper().valueToTree(context);
+        com.fasterxml.jackson.databind.JsonNode fields = mapper().valueToTree(result);
+        fields.properties().forEach(e -> report.set(e.getKey(), e.getValue()));
+        return report;
+    }
+
+    static final java.util.Set<String> NAMES = java.util.Set.of("matmul", "forward", "attention", "decode", "rss", "profile",
+            "probe", "train", "all");
+
+    private static Object runOne(String what, Options options) {
         return switch (what) {
             case "matmul" -> MatmulBench.run(options);
             case "forward" -> ForwardBench.run(options);
@@ -83,12 +104,15 @@ public final class BenchMain {
     /** snake_case JSON of a result record. */
     public static String toJson(Object result) {
         try {
-            return new ObjectMapper()
-                    .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-                    .enable(SerializationFeature.INDENT_OUTPUT)
-                    .writeValueAsString(result);
+            return mapper().writeValueAsString(result);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static ObjectMapper mapper() {
+        return new ObjectMapper()
+                .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                .enable(SerializationFeature.INDENT_OUTPUT);
     }
 }

@@ -30,10 +30,25 @@ import org.bytedeco.pytorch.global.torch;
  */
 public final class DecodeBench {
 
+    /**
+     * @param linearPath "kernels" (Java Vector API) or "libtorch": how the linearized model's steps ran
+     * @param softmaxPath the same for the softmax model
+     * @param prefilledTokens tokens the hybrid model was really prefilled with (less than context
+     *     where a full prefill would take minutes on this CPU: its state has the same size either
+     *     way, and decoding starts at position {@code context})
+     */
     public record Row(long context, double linearMsPerToken, double softmaxMsPerToken, long linearStateBytes,
-            long softmaxCacheBytes) {}
+            long softmaxCacheBytes, String linearPath, String softmaxPath, long prefilledTokens, double linearRatioToBound) {}
 
-    public record Result(List<Row> rows) {}
+    /**
+     * @param weightBytes matmul weights a step streams (bf16)
+     * @param boundMs weight bytes / the same-run read bandwidth
+     * @param flatness linear ms at the largest context / at the smallest (target <= 1.2)
+     */
+    public record Result(List<Row> rows, long weightBytes, double boundMs, Double flatness, String note) {}
+
+    /** A real prefill longer than this (estimated from the probed GEMM rate) is shortened. */
+    static final double PREFILL_CAP_SECONDS = 60;
 
     /** Resident memory over a long hybrid decode loop. */
     public record RssCheck(int context, int steps, List<long[]> samples, long firstRssBytes, long lastRssBytes,
@@ -44,27 +59,43 @@ public final class DecodeBench {
     public static Result run(Options options) {
         Natives.init();
         dev.lolcats4j.kernels.WarmUp.awaitReady(); // steady-state decode: kernels compiled first
+        BenchContext bench = BenchContext.of(options.dtype());
         ModelConfig config = SyntheticModel.config(options.quick());
-        DecoderModel softmax = SyntheticModel.create(config, ComputeType.BF16);
-        DecoderModel linear = SyntheticModel.create(config, ComputeType.BF16);
+        DecoderModel softmax = SyntheticModel.create(config, bench.computeType());
+        DecoderModel linear = SyntheticModel.create(config, bench.computeType());
         Adapters.convert(linear, AdapterConfig.defaults());
         int[] contexts = options.quick() ? new int[] {512, 2048} : new int[] {512, 2048, 8192, 32768};
         int steps = options.quick() ? 8 : 32;
+        long weightBytes = SyntheticModel.matmulWeightBytes(linear);
+        double boundMs = weightBytes / (bench.readGbps() * 1e6);
+        // Prefill runs at ~40% of the GEMM rate or better; cap the tokens so that it stays under the cap.
+        double prefillTokensPerSecond = 0.4 * bench.chosenGemmGflops() * 1e9 / (2.0 * SyntheticModel.matmulParameters(linear));
+        long maxPrefill = Math.max(options.quick() ? 512 : 2048, (long) (PREFILL_CAP_SECONDS * prefillTokensPerSecond) / 512 * 512);
+        String note = null;
         List<Row> rows = new ArrayList<>();
         try (NoGradGuard g = new NoGradGuard()) {
             for (int context : contexts) {
                 List<LayerCache> linearCaches = linear.newCaches();
                 long start = System.nanoTime();
-                prefill(linear, context, linearCaches);
-                Timing.progress("decode context %d: hybrid prefill %.1f s", context, (System.nanoTime() - start) / 1e9);
+                int prefilled = (int) Math.min(context, maxPrefill);
+                prefill(linear, prefilled, linearCaches);
+                if (prefilled < context) {
+                    note = String.format(java.util.Locale.ROOT, "hybrid prefill capped at %d tokens (a full one would take over %.0f s "
+                            + "at the probed %s GEMM rate); decoding starts at position = context, the state size does not depend on it",
+                            prefilled, PREFILL_CAP_SECONDS, bench.dtype());
+                }
+                Timing.progress("decode context %d: hybrid prefill of %d tokens %.1f s", context, prefilled, (System.nanoTime() - start) / 1e9);
                 List<LayerCache> softmaxCaches = softmax.newCaches();
                 fillKv(softmax, context, softmaxCaches);
                 double[] lin = steps(linear, linearCaches, context, steps);
                 double[] soft = steps(softmax, softmaxCaches, context, steps);
-                Row row = new Row(context, Timing.round(Timing.median(lin), 3), Timing.round(Timing.median(soft), 3),
-                        bytes(linearCaches), bytes(softmaxCaches));
-                Timing.progress("decode context %d: linear %.2f ms/token (mean %.2f), softmax %.2f ms/token (mean %.2f); state %d B, KV %d B; RSS %.0f MiB",
-                        context, row.linearMsPerToken(), Timing.mean(lin), row.softmaxMsPerToken(), Timing.mean(soft),
+                double linMs = Timing.median(lin);
+                Row row = new Row(context, Timing.round(linMs, 3), Timing.round(Timing.median(soft), 3),
+                        bytes(linearCaches), bytes(softmaxCaches), path(linear), path(softmax), prefilled,
+                        Timing.round(linMs / boundMs, 2));
+                Timing.progress("decode context %d: linear %.2f ms/token (mean %.2f, %s, %.2fx the %.2f ms bound), softmax %.2f ms/token (mean %.2f, %s); state %d B, KV %d B; RSS %.0f MiB",
+                        context, row.linearMsPerToken(), Timing.mean(lin), row.linearPath(), row.linearRatioToBound(), boundMs,
+                        row.softmaxMsPerToken(), Timing.mean(soft), row.softmaxPath(),
                         row.linearStateBytes(), row.softmaxCacheBytes(), Memory.mib(Memory.residentBytes()));
                 rows.add(row);
                 linearCaches.clear();
@@ -78,7 +109,12 @@ public final class DecodeBench {
                 last.context(), first.context(), last.linearMsPerToken() / first.linearMsPerToken(),
                 last.softmaxMsPerToken() / first.softmaxMsPerToken(),
                 rows.stream().allMatch(r -> r.linearStateBytes() == first.linearStateBytes()));
-        return new Result(rows);
+        return new Result(rows, weightBytes, Timing.round(boundMs, 3), Timing.round(last.linearMsPerToken() / first.linearMsPerToken(), 3),
+                note);
+    }
+
+    static String path(DecoderModel model) {
+        return model.decodesWithKernels() ? "kernels" : "libtorch";
     }
 
     /**
@@ -112,7 +148,7 @@ public final class DecodeBench {
         Natives.init();
         dev.lolcats4j.kernels.WarmUp.awaitReady(); // the decode path generation takes: Java kernels
         ModelConfig config = SyntheticModel.config(options.quick());
-        DecoderModel linear = SyntheticModel.create(config, ComputeType.BF16);
+        DecoderModel linear = SyntheticModel.create(config, BenchContext.of(options.dtype()).computeType());
         Adapters.convert(linear, AdapterConfig.defaults());
         int context = 512;
         int steps = options.quick() ? 400 : 2000;

@@ -16,9 +16,10 @@ import org.bytedeco.pytorch.Tensor;
 import dev.lolcats4j.kernels.VectorKernels;
 
 /**
- * Whole-model speed of the synthetic ~125M Llama in bf16: prefill throughput and its share of
- * the bf16 GEMM rate, and softmax-KV-cache decode against the weight-streaming bound, with
- * the GEMM rate and memory bandwidth measured in the same run.
+ * Whole-model speed of the synthetic ~125M Llama (bf16 weights, matmuls in the dtype the rule
+ * picks): prefill throughput and its share of that dtype's GEMM rate, and softmax-KV-cache
+ * decode against the weight-streaming bound, with the GEMM rate and memory bandwidth measured
+ * in the same run.
  */
 public final class ForwardBench {
 
@@ -27,7 +28,7 @@ public final class ForwardBench {
      * @param matmulGflops 2 x matmul parameters (projections + LM head) x tokens / time
      */
     public record Prefill(int batch, int tokens, double ms, double tokensPerSecond, double gflops, double matmulGflops,
-            double fractionOfBf16Gemm) {}
+            double fractionOfGemm, double matmulFractionOfGemm) {}
 
     /**
      * @param boundMs weight bytes / measured read bandwidth: the time just to stream the weights once
@@ -40,24 +41,30 @@ public final class ForwardBench {
      * @param decode decode as generation runs it (the Java Vector API kernels when available)
      * @param decodeLibtorch the same decode with the kernels off (every op in libtorch), same run
      */
-    public record Result(String model, long parameterCount, long matmulParameters, double bf16GemmGflops,
+    public record Result(String model, long parameterCount, long matmulParameters, double gemmGflops,
             double readGbps, List<Prefill> prefill, Decode decode, Decode decodeLibtorch, boolean vectorKernels,
             double fractionTarget, double decodeRatioTarget) {}
+
+    /** Prefill passes per shape stop at about this many seconds in all (estimated from the probe). */
+    static final double PREFILL_CAP_SECONDS = 60;
 
     private ForwardBench() {}
 
     public static Result run(Options options) {
         Natives.init();
         dev.lolcats4j.kernels.WarmUp.awaitReady(); // steady-state decode: kernels compiled first
+        BenchContext context = BenchContext.of(options.dtype());
+        ComputeType type = context.computeType();
         MatmulBench.Gemm gemm;
         MatmulBench.Bandwidth bandwidth;
+        long size = options.quick() ? 1024 : 2048;
         try (NoGradGuard g = new NoGradGuard()) {
-            gemm = options.quick() ? MatmulBench.gemm(Tensors.BF16, 1024, 1024, 1024, options)
-                    : MatmulBench.gemm(Tensors.BF16, 2048, 2048, 2048, options);
+            gemm = MatmulBench.cappedGemm(type.scalarType(), size, size, size, context.chosenGemmGflops(), options);
             bandwidth = MatmulBench.bandwidth(options.quick() ? 256L << 20 : 1L << 30, options);
         }
+        double gemmGflops = gemm.gflops() != null ? gemm.gflops() : context.chosenGemmGflops();
         ModelConfig config = SyntheticModel.config(options.quick());
-        DecoderModel model = SyntheticModel.create(config, ComputeType.BF16);
+        DecoderModel model = SyntheticModel.create(config, type);
         long params = config.parameterCount();
         long matmulParams = SyntheticModel.matmulParameters(model);
         Timing.progress("forward: model %d params (%d in matmuls)", params, matmulParams);
@@ -69,18 +76,32 @@ public final class ForwardBench {
                 Tensor ids = Tensors.keep(SyntheticModel.ids(random, config.vocabSize(), s[0], s[1]));
                 // The first passes of a fresh process fault in the activations' memory (slow in this
                 // VM: 756, 673, 663 ms, then 434-490 for 1 x 1024): warm up past them.
-                double ms = Timing.medianMs(Math.max(4, options.warmup()), options.iterations(), () -> model.forward(ids));
+                // On a slow path (bf16 forced where it is emulated) fewer passes: at most about
+                // PREFILL_CAP_SECONDS in all, estimated from the probe at 40% of the GEMM rate.
+                long tokensHere = (long) s[0] * s[1];
+                double estimateSeconds = 2.0 * matmulParams * tokensHere / (0.4 * context.chosenGemmGflops() * 1e9);
+                int warm = Math.max(4, options.warmup());
+                int timed = options.iterations();
+                if ((warm + timed) * estimateSeconds > PREFILL_CAP_SECONDS) {
+                    warm = 1;
+                    timed = (int) Math.max(1, Math.min(timed, PREFILL_CAP_SECONDS / estimateSeconds - 1));
+                    Timing.progress("forward prefill %dx%d: ~%.0f s per pass at the probed rate: %d untimed + %d timed passes",
+                            s[0], s[1], estimateSeconds, warm, timed);
+                }
+                double ms = Timing.medianMs(warm, timed, () -> model.forward(ids));
                 long tokens = (long) s[0] * s[1];
                 double gflops = 2.0 * params * tokens / (ms * 1e6);
                 double matmulGflops = 2.0 * matmulParams * tokens / (ms * 1e6);
                 Prefill p = new Prefill(s[0], s[1], Timing.round(ms, 2), Timing.round(tokens / (ms / 1e3), 1),
-                        Timing.round(gflops, 1), Timing.round(matmulGflops, 1), Timing.round(gflops / gemm.gflops(), 3));
-                Timing.progress("forward prefill %dx%d: %.1f ms, %.0f tok/s, %.0f GFLOP/s = %.0f%% of bf16 GEMM (%.0f)",
-                        s[0], s[1], ms, p.tokensPerSecond(), gflops, 100 * p.fractionOfBf16Gemm(), gemm.gflops());
+                        Timing.round(gflops, 1), Timing.round(matmulGflops, 1), Timing.round(gflops / gemmGflops, 3),
+                        Timing.round(matmulGflops / gemmGflops, 3));
+                Timing.progress("forward prefill %dx%d: %.1f ms, %.0f tok/s, %.0f GFLOP/s = %.0f%% of the %s GEMM (%.0f); matmuls only %.0f%%",
+                        s[0], s[1], ms, p.tokensPerSecond(), gflops, 100 * p.fractionOfGemm(), context.dtype(), gemmGflops,
+                        100 * p.matmulFractionOfGemm());
                 prefills.add(p);
             }
             int steps = options.quick() ? 16 : 64;
-            boolean kernels = VectorKernels.enabled();
+            boolean kernels = VectorKernels.enabled() && model.decodesWithKernels();
             Decode decode = decode(model, 128, steps, bandwidth.readGbps(), kernels ? "vector kernels" : "libtorch");
             Decode decodeLibtorch = null;
             if (kernels) {
@@ -91,8 +112,9 @@ public final class ForwardBench {
                     VectorKernels.setEnabled(true);
                 }
             }
-            return new Result(config.hiddenSize() + "h/" + config.numLayers() + "L/" + config.vocabSize() + "v bf16", params,
-                    matmulParams, gemm.gflops(), bandwidth.readGbps(), prefills, decode, decodeLibtorch, kernels, 0.40, 1.5);
+            return new Result(config.hiddenSize() + "h/" + config.numLayers() + "L/" + config.vocabSize() + "v, bf16 weights, "
+                    + context.dtype() + " matmuls", params, matmulParams, gemmGflops, bandwidth.readGbps(), prefills, decode,
+                    decodeLibtorch, kernels, 0.60, 1.5);
         }
     }
 

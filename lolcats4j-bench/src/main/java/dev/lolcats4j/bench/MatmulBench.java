@@ -21,8 +21,11 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class MatmulBench {
 
-    /** One GEMM shape: C[m, n] = A[m, k] B[k, n]. */
-    public record Gemm(String dtype, long m, long n, long k, double ms, double gflops) {}
+    /** One GEMM shape: C[m, n] = A[m, k] B[k, n]; ms and gflops are null where it was skipped (note says why). */
+    public record Gemm(String dtype, long m, long n, long k, Double ms, Double gflops, String note) {}
+
+    /** No GEMM shape may take longer than this in all (warm-up + timed calls), estimated from the probe. */
+    static final double CAP_SECONDS = 15;
 
     /**
      * @param readGbps 1 GiB fp32 sum: bytes read / time
@@ -43,14 +46,19 @@ public final class MatmulBench {
         long[][] shapes = options.quick()
                 ? new long[][] {{1024, 1024, 1024}}
                 : new long[][] {{2048, 2048, 2048}, {4096, 4096, 1024}};
+        BenchContext context = BenchContext.of(options.dtype());
         List<Gemm> gemms = new ArrayList<>();
         double bestBf16 = 0;
         double bestF32 = 0;
         try (NoGradGuard g = new NoGradGuard()) {
             for (ScalarType type : new ScalarType[] {Tensors.BF16, Tensors.F32}) {
+                double probed = type == Tensors.BF16 ? context.gemm().bf16Gflops() : context.gemm().f32Gflops();
                 for (long[] s : shapes) {
-                    Gemm gemm = gemm(type, s[0], s[1], s[2], options);
+                    Gemm gemm = cappedGemm(type, s[0], s[1], s[2], probed, options);
                     gemms.add(gemm);
+                    if (gemm.gflops() == null) {
+                        continue;
+                    }
                     if (type == Tensors.BF16) {
                         bestBf16 = Math.max(bestBf16, gemm.gflops());
                     } else {
@@ -62,6 +70,24 @@ public final class MatmulBench {
             Matvec matvec = options.quick() ? matvec(4096, 2048, options) : matvec(16384, 4096, options);
             return new Result(Natives.threads(), gemms, bestBf16, bestF32, bandwidth, matvec);
         }
+    }
+
+    /**
+     * The GEMM, unless the probe's rate says all its calls would take over {@link #CAP_SECONDS}
+     * (bf16 without native instructions: a 2048^3 GEMM at 1.3 GFLOP/s is 13 s per call); then a
+     * row with a note instead.
+     */
+    static Gemm cappedGemm(ScalarType type, long m, long n, long k, double probedGflops, Options options) {
+        double secondsPerCall = 2.0 * m * n * k / (Math.max(probedGflops, 1e-3) * 1e9);
+        int calls = options.warmup() + options.iterations();
+        String name = type == Tensors.BF16 ? "bf16" : "f32";
+        if (secondsPerCall * calls > CAP_SECONDS) {
+            String note = String.format(java.util.Locale.ROOT, "skipped: ~%.1f s per call at the probed %.1f GFLOP/s (%d calls > %.0f s cap)",
+                    secondsPerCall, probedGflops, calls, CAP_SECONDS);
+            Timing.progress("matmul %s %dx%dx%d: %s", name, m, n, k, note);
+            return new Gemm(name, m, n, k, null, null, note);
+        }
+        return gemm(type, m, n, k, options);
     }
 
     static Gemm gemm(ScalarType type, long m, long n, long k, Options options) {
@@ -78,7 +104,7 @@ public final class MatmulBench {
         double gflops = 2.0 * m * n * k / (ms * 1e6);
         String name = type == Tensors.BF16 ? "bf16" : "f32";
         Timing.progress("matmul %s %dx%dx%d: %.1f ms, %.0f GFLOP/s", name, m, n, k, ms, gflops);
-        return new Gemm(name, m, n, k, Timing.round(ms, 3), Timing.round(gflops, 1));
+        return new Gemm(name, m, n, k, Timing.round(ms, 3), Timing.round(gflops, 1), null);
     }
 
     /** Read bandwidth (sum) and copy bandwidth over {@code bytes} of fp32, at the libtorch thread count. */

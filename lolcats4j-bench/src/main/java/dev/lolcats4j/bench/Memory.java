@@ -11,11 +11,30 @@ final class Memory {
 
     /** VmRSS in bytes, or -1 where /proc is not available. */
     static long residentBytes() {
+        return status("VmRSS:");
+    }
+
+    /** VmHWM (peak resident set since start or since {@link #resetPeak()}) in bytes, or -1. */
+    static long peakResidentBytes() {
+        return status("VmHWM:");
+    }
+
+    /** Resets VmHWM to the current RSS (Linux: "5" into /proc/self/clear_refs); false where that is not possible. */
+    static boolean resetPeak() {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    String[] parts = line.substring(6).trim().split("\\s+");
-                    return Long.parseLong(parts[0]) * 1024;
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** MemTotal in bytes, or -1. */
+    static long totalBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    return Long.parseLong(line.substring(9).trim().split("\\s+")[0]) * 1024;
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -24,12 +43,11 @@ final class Memory {
         return -1;
     }
 
-    /** VmHWM (peak resident set size over the process's life) in bytes, or -1 where /proc is not available. */
-    static long peakResidentBytes() {
+    private static long status(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    String[] parts = line.substring(6).trim().split("\\s+");
+                if (line.startsWith(field)) {
+                    String[] parts = line.substring(field.length()).trim().split("\\s+");
                     return Long.parseLong(parts[0]) * 1024;
                 }
             }

@@ -21,8 +21,16 @@ final class SyntheticModel {
                 : ModelConfig.llama(32000, 768, 2048, 12, 12, 4);
     }
 
+    /**
+     * Random weights stored in bf16 (what the decode kernels read), the matmuls in {@code type}:
+     * float32 matmuls run on float32 copies made once (as a bf16 checkpoint loads for f32).
+     */
     static DecoderModel create(ModelConfig config, ComputeType type) {
-        return ModelFactory.random(config, type, 1234);
+        DecoderModel model = ModelFactory.random(config, ComputeType.BF16, 1234);
+        if (type != ComputeType.BF16) {
+            model.holdMatmulCopies(type);
+        }
+        return model;
     }
 
     /** Weights that every decode step reads in full: all projections and the LM head (not the embedding table). */

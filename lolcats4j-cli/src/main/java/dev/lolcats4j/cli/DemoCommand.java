@@ -63,11 +63,15 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue an interrupted demo run.")
     boolean resume;
 
+    @Option(names = "--dtype", paramLabel = Dtypes.LABEL, defaultValue = "auto", description = Dtypes.DESCRIPTION)
+    String dtype;
+
     @Option(names = "--force", description = "Replace a non-empty --out folder.")
     boolean force;
 
     @Override
     public Integer call() {
+        Dtypes.parse(dtype);
         Path demo = demoFolder();
         Profile profile = switch (teacherName) {
             case "recall" -> RECALL;
@@ -117,7 +121,7 @@ public final class DemoCommand implements Callable<Integer> {
                 "--out", adapter.toString(), "--seq-len", Integer.toString(profile.seqLen()), "--window", "64", "--feature-dim", "32",
                 "--transfer-steps", Integer.toString(stage1), "--lora-steps", Integer.toString(stage2),
                 "--lora-lr", "1e-3", "--eval-every", "25", "--checkpoint-every", "25", "--micro-batch",
-                Integer.toString(profile.microBatch())));
+                Integer.toString(profile.microBatch()), "--dtype", dtype));
         if (resume) {
             linearize.add("--resume");
         }
@@ -129,13 +133,16 @@ public final class DemoCommand implements Callable<Integer> {
 
         err.println("== 2/4 evaluate: teacher vs linearized vs untrained swap (perplexity, cloze, recall by distance)");
         err.flush();
-        EvalOptions textOptions = new EvalOptions(ComputeType.F32, ModelScorer.DEFAULT_MAX_BATCH_TOKENS, profile.evalContext(), 0,
+        // The demo's --dtype for evaluation too (auto keeps the small teachers in f32).
+        ComputeType evalType = dev.lolcats4j.cpu.DtypeRule.forModel(Dtypes.decide(dtype, null),
+                dev.lolcats4j.model.ModelConfigReader.read(teacher).hiddenSize()).type();
+        EvalOptions textOptions = new EvalOptions(evalType, ModelScorer.DEFAULT_MAX_BATCH_TOKENS, profile.evalContext(), 0,
                 null, 0L, line -> {
                     err.println("[eval] " + line);
                     err.flush();
                 });
         EvalReport text = EvalRunner.compare(teacher, adapter, List.of(heldOut, cloze), true, textOptions);
-        EvalOptions recallOptions = new EvalOptions(ComputeType.F32, ModelScorer.DEFAULT_MAX_BATCH_TOKENS, 0, 0, null, 0L,
+        EvalOptions recallOptions = new EvalOptions(evalType, ModelScorer.DEFAULT_MAX_BATCH_TOKENS, 0, 0, null, 0L,
                 textOptions.log());
         EvalReport recall = EvalRunner.compare(teacher, adapter, recallTasks, true, recallOptions);
 

@@ -35,6 +35,7 @@ import picocli.CommandLine.ScopeType;
             ImportReferenceCommand.class,
             DemoCommand.class,
             DataCommand.class,
+            InfoCommand.class,
         })
 public final class Main implements Callable<Integer> {
 
@@ -128,7 +129,10 @@ public final class Main implements Callable<Integer> {
         return message.strip().replaceAll("\\s*\\R\\s*", "; ");
     }
 
-    /** "lolcats4j VERSION" from the jar manifest (or "dev" when run from classes). */
+    /**
+     * "lolcats4j VERSION" from the jar manifest (or "dev" when run from classes), the JVM, and
+     * one line on the CPU with its cached GEMM rates (no probe here: 'lolcats info' measures).
+     */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
@@ -136,7 +140,22 @@ public final class Main implements Callable<Integer> {
             return new String[] {
                 "lolcats4j " + (v == null ? "dev" : v),
                 "Java " + Runtime.version() + " (" + System.getProperty("java.vm.name") + ")",
+                cpuLine(),
             };
+        }
+
+        static String cpuLine() {
+            try {
+                dev.lolcats4j.cpu.CpuInfo cpu = dev.lolcats4j.cpu.Capabilities.cpu();
+                String rates = dev.lolcats4j.cpu.Capabilities.cachedRates()
+                        .map(r -> String.format(java.util.Locale.ROOT, "; GEMM f32 %.0f, bf16 %.0f GFLOP/s; --dtype auto -> %s",
+                                r.f32Gflops(), r.bf16Gflops(),
+                                dev.lolcats4j.cpu.DtypeRule.auto(cpu, () -> r).dtypeName()))
+                        .orElse("; GEMM rates not measured yet ('lolcats info')");
+                return "CPU " + cpu.summary() + rates;
+            } catch (RuntimeException | LinkageError e) {
+                return "CPU unknown (" + e.getClass().getSimpleName() + ")";
+            }
         }
     }
 }

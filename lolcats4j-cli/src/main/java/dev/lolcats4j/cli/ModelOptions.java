@@ -1,6 +1,7 @@
 package dev.lolcats4j.cli;
 
 import dev.lolcats4j.BadInputException;
+import dev.lolcats4j.cpu.DtypeDecision;
 import dev.lolcats4j.lolcats.AdapterConfig;
 import dev.lolcats4j.lolcats.AdapterConfigJson;
 import dev.lolcats4j.lolcats.Adapters;
@@ -17,7 +18,7 @@ import java.util.Optional;
 import picocli.CommandLine.Option;
 
 /**
- * The model a command runs on: {@code --model DIR [--adapter DIR] [--dtype f32|bf16]}.
+ * The model a command runs on: {@code --model DIR [--adapter DIR] [--dtype auto|f32|bf16]}.
  * A mixin, so every command that needs a model declares {@code @Mixin ModelOptions model;}.
  *
  * <p>When {@code --adapter} is absent and the model folder itself holds an adapter
@@ -33,9 +34,13 @@ public final class ModelOptions {
             description = "LoLCATs adapter folder (adapter.safetensors + lolcats_config.json).")
     Path adapter;
 
-    @Option(names = "--dtype", paramLabel = "f32|bf16", defaultValue = "f32",
-            description = "Compute dtype of the matmuls (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", paramLabel = Dtypes.LABEL, defaultValue = "auto", description = Dtypes.DESCRIPTION)
     String dtype;
+
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec mixee;
+
+    private DtypeDecision decision;
 
     public Path modelDir() {
         return model;
@@ -52,13 +57,22 @@ public final class ModelOptions {
         return Optional.empty();
     }
 
+    /** The matmul dtype on this machine (decided once; a warning line goes to stderr if bf16 is forced where slow). */
     public ComputeType computeType() {
-        return ComputeType.parse(dtype);
+        return decision().type();
+    }
+
+    public DtypeDecision decision() {
+        if (decision == null) {
+            DtypeDecision forCpu = Dtypes.decide(dtype, mixee == null ? null : mixee.commandLine().getErr());
+            decision = dev.lolcats4j.cpu.DtypeRule.forModel(forCpu, dev.lolcats4j.model.ModelConfigReader.read(model).hiddenSize());
+        }
+        return decision;
     }
 
     /** Checks the folders and dtype without touching libtorch (fast failures first). */
     public void validate() {
-        computeType();
+        Dtypes.parse(dtype);
         requireFolder("--model", model);
         if (adapter != null) {
             requireFolder("--adapter", adapter);
@@ -92,7 +106,7 @@ public final class ModelOptions {
         // Status lines are printed once model and adapter are both loaded, so that a bad adapter
         // leaves stderr with its one error line only.
         String loaded = String.format(Locale.ROOT, "loaded %s: %s, %d layers, vocab %d, %s (%.1f s)%n", model, m.config().modelType(),
-                m.config().numLayers(), m.config().vocabSize(), type.name().toLowerCase(Locale.ROOT), seconds(start));
+                m.config().numLayers(), m.config().vocabSize(), decision().reason(), seconds(start));
         Optional<Path> adapterDir = withAdapter ? adapterDir() : Optional.empty();
         if (adapterDir.isEmpty()) {
             status.print(loaded);

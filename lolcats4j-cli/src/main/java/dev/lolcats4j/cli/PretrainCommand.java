@@ -37,7 +37,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "pretrain", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Pretrain a small Llama from scratch (AdamW, warmup + cosine, gradient clipping, "
-                + "bf16 matmuls over float32 master weights). The model folder goes to --out; training "
+                + "float32 master weights, matmuls in the --dtype this CPU runs fastest). The model folder goes to --out; training "
                 + "state (metrics.csv, loss.png, checkpoints) to --out/train."})
 public final class PretrainCommand implements Callable<Integer> {
 
@@ -95,7 +95,12 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--micro-batch", converter = Flags.Positive.class, defaultValue = "4", description = "Sequences per forward pass (default: ${DEFAULT-VALUE}).")
     int microBatch;
 
-    @Option(names = "--fp32-matmuls", description = "Run matmuls in float32 instead of bf16.")
+    @Option(names = "--dtype", paramLabel = Dtypes.LABEL, defaultValue = "auto",
+            description = "Matmul dtype over the float32 master weights (default: ${DEFAULT-VALUE}: bf16 only where this CPU "
+                    + "runs bf16 natively and measurably faster than f32, else f32).")
+    String dtype;
+
+    @Option(names = "--fp32-matmuls", description = "Same as --dtype f32 (kept for older scripts).")
     boolean fp32Matmuls;
 
     @Option(names = "--eval-every", converter = Flags.Positive.class, paramLabel = "N", description = "Held-out evaluation every N steps (default: 10%% of --steps).")
@@ -115,6 +120,10 @@ public final class PretrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Dtypes.parse(dtype);
+        if (fp32Matmuls && !"auto".equalsIgnoreCase(dtype) && Dtypes.parse(dtype) != dev.lolcats4j.cpu.DtypeRequest.F32) {
+            throw new BadInputException("--fp32-matmuls and --dtype " + dtype + ": contradictory; give one of them");
+        }
         validate();
         OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "train")
                 .inputs("--data", data.files).inputs("--config", configFile).inputs("--tokenizer", tokenizerDir);
@@ -151,12 +160,15 @@ public final class PretrainCommand implements Callable<Integer> {
             PackedDataset dataset = data.load(tokenizer, err);
             err.printf(Locale.ROOT, "model: %d layers, hidden %d, %d heads (%d kv), vocab %d, %,d parameters%n", config.numLayers(),
                     config.hiddenSize(), config.numHeads(), config.numKvHeads(), config.vocabSize(), config.parameterCount());
+            dev.lolcats4j.cpu.DtypeDecision decision = dev.lolcats4j.cpu.DtypeRule.forModel(
+                    Dtypes.decide(fp32Matmuls ? "f32" : dtype, err), config.hiddenSize());
+            err.println("pretrain: matmuls in " + decision.reason());
             DecoderModel model = ModelFactory.random(config, ComputeType.F32, seed);
             int every = Math.max(1, steps / 10);
             TrainConfig train = new TrainConfig(steps, lr, weightDecay, batch, microBatch, "cosine",
                     warmup != null ? warmup : Math.max(1, steps / 20), minLr, 0.1, 10, clip,
                     evalEvery != null ? evalEvery : every, 8, checkpointEvery != null ? checkpointEvery : every, seed);
-            TrainResult r = new TrainLoop(new Pretraining(model, !fp32Matmuls), dataset, train, dir.resolve("train"),
+            TrainResult r = new TrainLoop(new Pretraining(model, decision.type() == ComputeType.BF16), dataset, train, dir.resolve("train"),
                     new ProgressLine(err, "pretrain"), identity).run(resume);
             copyFolder(dir.resolve("train/best"), dir);
             copyFolder(tokenizerFolder, dir);

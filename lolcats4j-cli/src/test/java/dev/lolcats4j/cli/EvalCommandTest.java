@@ -50,8 +50,8 @@ class EvalCommandTest {
 
     private static JsonNode score(Path model, String adapter, String text) {
         Cli.Result r = adapter == null
-                ? Cli.run("score", "--model", model.toString(), "--text", text, "--json")
-                : Cli.run("score", "--model", model.toString(), "--adapter", adapter, "--text", text, "--json");
+                ? Cli.run("score", "--model", model.toString(), "--text", text, "--json", "--dtype", "f32")
+                : Cli.run("score", "--model", model.toString(), "--adapter", adapter, "--text", text, "--json", "--dtype", "f32");
         r.assertOk();
         return r.json();
     }
@@ -72,7 +72,7 @@ class EvalCommandTest {
         assertArrayEquals(bytes(TEXT), Cli.doubles(scored.get("token_ids")), "byte-level ids, no BOS");
         Path task = write("held-out.jsonl", "{\"task\": \"perplexity\", \"name\": \"heldout\"}", "{\"text\": \"" + TEXT + "\"}");
 
-        Cli.Result r = Cli.run("eval", "--model", model.toString(), "--task", task.toString(), "--json");
+        Cli.Result r = Cli.run("eval", "--model", model.toString(), "--task", task.toString(), "--json", "--dtype", "f32");
         r.assertOk();
         JsonNode result = r.json().get("runs").get("model").get(0);
         assertEquals("heldout", result.get("task").asText());
@@ -110,7 +110,7 @@ class EvalCommandTest {
                     item[0], item[1], item[2], gold));
         }
         Path task = Files.writeString(tmp.resolve("mc.jsonl"), jsonl);
-        Cli.Result r = Cli.run("eval", "--model", model.toString(), "--task", task.toString(), "--json");
+        Cli.Result r = Cli.run("eval", "--model", model.toString(), "--task", task.toString(), "--json", "--dtype", "f32");
         r.assertOk();
         JsonNode result = r.json().get("runs").get("model").get(0);
         assertEquals("multiple_choice", result.get("kind").asText());
@@ -123,7 +123,7 @@ class EvalCommandTest {
         Path model = tokenizedModel();
         Path task = write("ppl.jsonl", "{\"text\": \"" + TEXT + "\"}");
         Cli.Result r = Cli.run("eval", "--model", model.toString(), "--adapter", Cli.adapter().toString(),
-                "--task", task.toString(), "--compare");
+                "--task", task.toString(), "--compare", "--dtype", "f32");
         r.assertOk();
         List<String> lines = r.out().lines().toList();
         assertEquals("| task | metric | base | linearized |", lines.get(0), r.out());
@@ -132,7 +132,7 @@ class EvalCommandTest {
         assertTrue(r.err().contains("eval: linearized: "), r.err());
 
         r = Cli.run("eval", "--model", model.toString(), "--adapter", Cli.adapter().toString(),
-                "--task", task.toString(), "--compare", "--json");
+                "--task", task.toString(), "--compare", "--json", "--dtype", "f32");
         r.assertOk();
         JsonNode row = r.json().get("comparison").get(0);
         assertEquals("token_perplexity", row.get("metric").asText());

@@ -13,7 +13,7 @@ class GenerateCommandTest {
 
     private static Cli.Result greedy(JsonNode c, String... extra) {
         String[] base = {"generate", "--model", Cli.model().toString(), "--token-ids", Cli.idList(c.get("token_ids")),
-            "--max-new-tokens", Integer.toString(c.get("greedy").size())};
+            "--max-new-tokens", Integer.toString(c.get("greedy").size()), "--dtype", "f32"};
         String[] args = Arrays.copyOf(base, base.length + extra.length);
         System.arraycopy(extra, 0, args, base.length, extra.length);
         return Cli.run(args);

@@ -44,7 +44,7 @@ class ImportReferenceCommandTest {
 
         JsonNode c = Cli.testCase("llama-f32/sw-lora");
         MergeCommandTest.assertMatchesReference(Cli.run("score", "--model", Cli.model().toString(), "--adapter", out.toString(),
-                "--token-ids", Cli.idList(c.get("token_ids")), "--json"), c);
+                "--token-ids", Cli.idList(c.get("token_ids")), "--json", "--dtype", "f32"), c);
     }
 
     @Test

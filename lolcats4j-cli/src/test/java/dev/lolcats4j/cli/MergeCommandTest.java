@@ -45,7 +45,8 @@ class MergeCommandTest {
         assertEquals(List.of("", "merged"), Cli.listing(tmp).stream().filter(p -> !p.contains("/")).toList(), "no temp folder left");
 
         JsonNode c = Cli.testCase("llama-f32/sw-lora");
-        Cli.Result r = Cli.run("score", "--model", out.toString(), "--token-ids", Cli.idList(c.get("token_ids")), "--json");
+        Cli.Result r = Cli.run("score", "--model", out.toString(), "--token-ids", Cli.idList(c.get("token_ids")), "--json",
+                "--dtype", "f32");
         assertMatchesReference(r, c);
         assertTrue(r.err().contains("found in the model folder"), r.err());
         assertFalse(r.err().contains("LoRA"), "LoRA is folded in, not applied again: " + r.err());

@@ -32,14 +32,14 @@ class ScoreCommandTest {
     void softmaxLogprobsMatchTheReference() {
         JsonNode c = Cli.testCase("llama-f32/softmax");
         assertMatchesCase(Cli.run("score", "--model", Cli.model().toString(),
-                "--token-ids", Cli.idList(c.get("token_ids")), "--json"), c);
+                "--token-ids", Cli.idList(c.get("token_ids")), "--json", "--dtype", "f32"), c);
     }
 
     @Test
     void adapterLogprobsMatchTheReference() {
         JsonNode c = Cli.testCase("llama-f32/sw-lora");
         assertMatchesCase(Cli.run("score", "--model", Cli.model().toString(), "--adapter", Cli.adapter().toString(),
-                "--token-ids", Cli.idList(c.get("token_ids")), "--json"), c);
+                "--token-ids", Cli.idList(c.get("token_ids")), "--json", "--dtype", "f32"), c);
     }
 
     @Test
@@ -47,7 +47,8 @@ class ScoreCommandTest {
         Path merged = Cli.copy(Cli.model(), tmp.resolve("merged"));
         Cli.copy(Cli.adapter(), merged);
         JsonNode c = Cli.testCase("llama-f32/sw-lora");
-        Cli.Result r = Cli.run("score", "--model", merged.toString(), "--token-ids", Cli.idList(c.get("token_ids")), "--json");
+        Cli.Result r = Cli.run("score", "--model", merged.toString(), "--token-ids", Cli.idList(c.get("token_ids")), "--json",
+                "--dtype", "f32");
         assertMatchesCase(r, c);
         assertTrue(r.err().contains("found in the model folder"), r.err());
     }

@@ -22,7 +22,7 @@ class SparseCacheCommandTest {
     void aFullCacheScoresLikeTheTeacher() {
         JsonNode teacher = Cli.testCase("llama-f32/softmax");
         Cli.Result r = Cli.run("score", "--model", Cli.model().toString(), "--adapter", adapterWithoutLora(),
-                "--sparse-cache", "64", "--token-ids", Cli.idList(teacher.get("token_ids")), "--json");
+                "--sparse-cache", "64", "--token-ids", Cli.idList(teacher.get("token_ids")), "--json", "--dtype", "f32");
         r.assertOk();
         double[] expected = Cli.doubles(teacher.get("logprobs"));
         double[] actual = Cli.doubles(r.json().get("logprobs"));

@@ -17,7 +17,7 @@ import org.bytedeco.pytorch.global.torch;
 public final class DecoderModel implements AutoCloseable {
 
     private final ModelConfig config;
-    private final ComputeType computeType;
+    private ComputeType computeType;
     private final Tensor embeddings; // [V, D] compute dtype
     private final List<DecoderLayer> layers;
     private final Tensor finalNorm;  // [D] float32
@@ -42,6 +42,7 @@ public final class DecoderModel implements AutoCloseable {
         return config;
     }
 
+    /** The dtype the matmuls run in (the weights' own, or that of their matmul copies). */
     public ComputeType computeType() {
         return computeType;
     }
@@ -120,6 +121,11 @@ public final class DecoderModel implements AutoCloseable {
         }
         Tensor x = hidden(ids, positions, context, caches);
         return logits(x.narrow(1, x.size(1) - 1, 1)).squeeze(1);
+    }
+
+    /** True if a decode step of this model runs through the Java kernels now (else libtorch). */
+    public boolean decodesWithKernels() {
+        return vectorDecoder.applies();
     }
 
     /** One new token per sequence from caches, and the Java decode step can take this model. */
@@ -295,6 +301,24 @@ public final class DecoderModel implements AutoCloseable {
             }
         }
         lmHead.setMatmulType(type);
+    }
+
+    /**
+     * Runs every projection's matmul (and the LM head's) on a copy of its frozen weight
+     * converted once to {@code type}, the stored weights staying as they are for the decode
+     * kernels (see {@link Projection#holdMatmulCopy}).
+     */
+    public void holdMatmulCopies(ComputeType type) {
+        for (DecoderLayer layer : layers) {
+            for (String name : new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}) {
+                layer.projection(name).holdMatmulCopy(type.scalarType());
+            }
+            if (layer.attention() instanceof SoftmaxAttention) {
+                layer.setAttention(layer.softmaxAttention()); // its SDPA dtype follows the matmuls
+            }
+        }
+        lmHead.holdMatmulCopy(type.scalarType());
+        this.computeType = type;
     }
 
     /** Fresh per-layer caches for generation. */

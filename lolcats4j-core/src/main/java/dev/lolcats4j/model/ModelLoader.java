@@ -23,13 +23,33 @@ public final class ModelLoader {
 
     private ModelLoader() {}
 
+    /**
+     * Loads the model with its matmuls in {@code computeType}. A bf16 checkpoint loaded for
+     * float32 matmuls keeps its matrices in bf16 (what the decode kernels read, at half the
+     * bytes) and gives each projection a float32 copy made once here (see
+     * {@link Projection#holdMatmulCopy}); otherwise the matrices are stored in the compute dtype.
+     */
     public static DecoderModel load(Path dir, ComputeType computeType) {
         Natives.init();
         ModelConfig config = ModelConfigReader.read(dir);
         MemoryEstimate.checkModelFits(config, dir.resolve("config.json"), computeType);
         try (WeightFolder weights = WeightFolder.open(dir)) {
-            return new Reader(weights, config, computeType, slots(config, computeType)).model();
+            ComputeType storage = storageType(weights, computeType);
+            DecoderModel model = new Reader(weights, config, storage, slots(config, storage)).model();
+            if (storage != computeType) {
+                model.holdMatmulCopies(computeType);
+            }
+            return model;
         }
+    }
+
+    /** bf16 when the checkpoint stores its embedding in bf16 and the matmuls run in float32, else the compute dtype. */
+    static ComputeType storageType(WeightFolder weights, ComputeType computeType) {
+        String probe = "model.embed_tokens.weight";
+        if (computeType == ComputeType.F32 && weights.contains(probe) && weights.info(probe).dtype() == dev.lolcats4j.io.DType.BF16) {
+            return ComputeType.BF16;
+        }
+        return computeType;
     }
 
     /**

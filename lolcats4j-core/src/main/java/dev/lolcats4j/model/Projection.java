@@ -16,6 +16,7 @@ public final class Projection {
     private final Tensor bias;   // [out] or null
     private Lora lora;
     private org.bytedeco.pytorch.global.torch.ScalarType matmulType;
+    private Tensor matmulWeight; // a frozen copy of the weight in the matmul dtype, made once (see holdMatmulCopy)
     private Boolean kernelReadable; // cached; reset when the LoRA or the matmul dtype changes
 
     public Projection(Tensor weight, Tensor bias) {
@@ -42,7 +43,7 @@ public final class Projection {
      * matmuls (SwiGLU's gate and up feed the down projection directly).
      */
     public Tensor project(Tensor x) {
-        Tensor w = matmulType == null ? weight : weight.to(matmulType);
+        Tensor w = matmulWeight != null ? matmulWeight : matmulType == null ? weight : weight.to(matmulType);
         Tensor in = x.to(w.scalar_type());
         if (x.numel() == weight.size(1) && !x.requires_grad() && !w.requires_grad()) {
             // One token (decode): the matrix-vector kernel reads the weights ~1.5x faster here
@@ -59,7 +60,31 @@ public final class Projection {
 
     /** The dtype the matmul runs in. */
     public org.bytedeco.pytorch.global.torch.ScalarType matmulScalarType() {
-        return matmulType == null ? weight.scalar_type() : matmulType;
+        return matmulWeight != null ? matmulWeight.scalar_type() : matmulType == null ? weight.scalar_type() : matmulType;
+    }
+
+    /**
+     * Runs the matmuls on a copy of the frozen weight converted once, here, to {@code type}
+     * (e.g. float32 matmuls over bf16 storage on a CPU without fast bf16), while the weight
+     * itself stays as stored for the decode kernels, which read bf16 fast on any AVX2 CPU. The
+     * copy is exact (bf16 to float32), so both paths compute the same products. Null or the
+     * weight's own dtype drops the copy. Only for weights that do not train.
+     */
+    public void holdMatmulCopy(org.bytedeco.pytorch.global.torch.ScalarType type) {
+        if (type == null || Tensors.same(type, weight.scalar_type())) {
+            matmulWeight = null;
+        } else {
+            try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+                matmulWeight = Tensors.keep(weight.detach().to(type).contiguous());
+            }
+        }
+        matmulType = null;
+        kernelReadable = null;
+    }
+
+    /** True if the matmuls run on a converted copy of the weight (see {@link #holdMatmulCopy}). */
+    public boolean hasMatmulCopy() {
+        return matmulWeight != null;
     }
 
     /**
@@ -68,17 +93,20 @@ public final class Projection {
      */
     public void setMatmulType(org.bytedeco.pytorch.global.torch.ScalarType type) {
         this.matmulType = type;
+        this.matmulWeight = null;
         this.kernelReadable = null;
     }
 
     /**
      * True if the Java decode kernels can compute this projection: weight (and bias, LoRA) in
-     * bf16 or float32, contiguous, and the matmul in the weight's own dtype.
+     * bf16 or float32, contiguous, and the matmul in the weight's own dtype or on an exact copy of it.
      */
     public boolean kernelReadable() {
         if (kernelReadable == null) {
             Lora l = lora;
-            kernelReadable = Tensors.same(matmulScalarType(), weight.scalar_type()) && MatrixView.supports(weight)
+            // With a matmul copy the kernels read the stored weight: the same values (exact copy).
+            kernelReadable = (matmulWeight != null || Tensors.same(matmulScalarType(), weight.scalar_type()))
+                    && MatrixView.supports(weight)
                     && (bias == null || MatrixView.supports(bias))
                     && (l == null || MatrixView.supports(l.a()) && MatrixView.supports(l.b()));
         }
