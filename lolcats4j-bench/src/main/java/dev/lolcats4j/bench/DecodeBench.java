@@ -155,7 +155,8 @@ public final class DecodeBench {
                 double[] lin = steps(linear, linearCaches, context, steps);
                 double[] soft = steps(softmax, softmaxCaches, context, steps);
                 rows.add(new Row(context, Timing.round(Timing.median(lin), 3), Timing.round(Timing.median(soft), 3),
-                        bytes(linearCaches), bytes(softmaxCaches)));
+                        bytes(linearCaches), bytes(softmaxCaches), path(linear), path(softmax), context, Double.NaN,
+                        Double.NaN, 0, null));
                 linearCaches.clear();
                 softmaxCaches.clear();
             }
