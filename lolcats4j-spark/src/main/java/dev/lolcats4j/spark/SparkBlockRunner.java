@@ -54,6 +54,12 @@ public final class SparkBlockRunner implements BlockRunner {
         this.task = BlockTask.blockJob();
     }
 
+    /** A runner that starts its own context on {@code master} and runs {@code task} (tests). */
+    SparkBlockRunner(String master, BlockTask task) {
+        this.master = SparkMasters.check(master);
+        this.task = task;
+    }
+
     /** A runner on a context that the caller owns and stops (tests, applications with their own Spark). */
     public SparkBlockRunner(JavaSparkContext context) {
         this(context, BlockTask.blockJob());
