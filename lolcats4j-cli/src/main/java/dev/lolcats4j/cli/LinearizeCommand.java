@@ -2,29 +2,24 @@ package dev.lolcats4j.cli;
 
 import dev.lolcats4j.BadInputException;
 import dev.lolcats4j.data.PackedDataset;
-import dev.lolcats4j.io.AtomicFiles;
 import dev.lolcats4j.lolcats.AdapterConfig;
-import dev.lolcats4j.lolcats.AdapterConfigJson;
-import dev.lolcats4j.lolcats.Adapters;
 import dev.lolcats4j.lolcats.AttentionKind;
 import dev.lolcats4j.lolcats.FeatureMapKind;
 import dev.lolcats4j.lolcats.LoraConfig;
-import dev.lolcats4j.model.DecoderModel;
+import dev.lolcats4j.model.ModelConfigReader;
 import dev.lolcats4j.tokenizer.Tokenizer;
-import dev.lolcats4j.train.AttentionTransfer;
-import dev.lolcats4j.train.LoraFinetune;
-import dev.lolcats4j.train.Objective;
-import dev.lolcats4j.train.TrainConfig;
-import dev.lolcats4j.train.TrainLoop;
-import dev.lolcats4j.train.TrainResult;
+import dev.lolcats4j.train.LinearizeOptions;
+import dev.lolcats4j.train.Linearization;
+import dev.lolcats4j.train.TrainListener;
+import dev.lolcats4j.train.blockwise.BlockJobSpec;
+import dev.lolcats4j.train.blockwise.BlockProgress;
+import dev.lolcats4j.train.blockwise.BlockResult;
+import dev.lolcats4j.train.blockwise.HiddenStateCache;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -137,75 +132,80 @@ public final class LinearizeCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Seed for initialisation (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--blockwise", paramLabel = "K",
+            description = "Block-wise stage 1: train blocks of K layers independently from cached teacher hidden states "
+                    + "(needs memory for K layers, not the whole model). Default: joint stage 1.")
+    Integer blockwise;
+
+    @Option(names = "--runner", defaultValue = "local", paramLabel = "local|spark",
+            description = "Where block jobs run with --blockwise: local (this process) or spark (needs lolcats4j-spark on the classpath) "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String runner;
+
+    @Option(names = "--master", paramLabel = "URL",
+            description = "Spark master URL for --runner spark (default local[*]; spark://HOST:PORT for a cluster).")
+    String master;
+
+    @Option(names = "--cache", paramLabel = "DIR",
+            description = "Hidden-state cache folder for --blockwise (default: OUT/cache); on a cluster, a path every executor sees. "
+                    + "An existing cache of the same model and data is reused.")
+    Path cache;
+
+    @Option(names = "--parallel-blocks", defaultValue = "1", paramLabel = "N",
+            description = "Blocks trained at once by the local runner (default: ${DEFAULT-VALUE}).")
+    int parallelBlocks;
+
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter stdout = spec.commandLine().getOut();
+        if (blockwise == null && (cache != null || master != null || !runner.equals("local") || parallelBlocks != 1)) {
+            throw new BadInputException("--runner, --master, --cache and --parallel-blocks: only apply with --blockwise K");
+        }
         boolean runTransfer = stage.equals("all") || stage.equals("transfer");
-        boolean runLora = stage.equals("all") || stage.equals("lora");
-        if (!runTransfer && !runLora) {
-            throw new BadInputException("--stage: expected transfer, lora or all, found \"" + stage + "\"");
-        }
-        if (loraDropout < 0 || loraDropout >= 1) {
-            throw new BadInputException("--lora-dropout: expected a probability in [0, 1), found " + loraDropout);
-        }
-        if (!runTransfer && model.adapter == null) {
-            throw new BadInputException("--stage lora: needs --adapter DIR with a stage-1 adapter");
-        }
-        AdapterConfig config = runTransfer ? adapterConfig() : AdapterConfigJson.read(model.adapter);
+        model.validate();
+        LinearizeOptions options = new LinearizeOptions(model.modelDir(), model.computeType(), model.adapter, out, stage, resume,
+                runTransfer ? adapterConfig() : AdapterConfig.defaults(),
+                new LoraConfig(loraRank, loraAlpha, loraDropout, loraTargets), transferSteps, transferLr, attentionXent,
+                loraSteps, loraLr, trainFeatureMaps, batch, microBatch, weightDecay, evalEvery, evalBatches, patience,
+                checkpointEvery, seed,
+                blockwise == null ? null : new LinearizeOptions.Blockwise(blockwise, runner, master, cache, parallelBlocks,
+                        HiddenStateCache.DEFAULT_SHARD_BYTES));
+        // Every option is checked (against config.json too) before the data or any weights are read.
+        options.validate(ModelConfigReader.read(model.modelDir()));
         Tokenizer tokenizer = model.tokenizer().orElseThrow(() -> new BadInputException(
                 model.modelDir().resolve("tokenizer.json") + ": not found; linearize needs the model's tokenizer to read --data"));
-        // The teacher is the base model: an adapter, if given, is applied by the stages themselves.
-        DecoderModel m = model.loadBase(err);
         PackedDataset dataset = data.load(tokenizer, err);
-        AtomicFiles.createDirectories(out);
-        List<String> summary = new ArrayList<>();
-        if (runTransfer) {
-            torch.manual_seed(seed);
-            Adapters.convert(m, config.withLora(null));
-            int steps = transferSteps != null ? transferSteps : defaultSteps(dataset, 2);
-            TrainResult r = train("stage 1", new AttentionTransfer(m, config.withLora(null), attentionXent), dataset, steps, transferLr,
-                    out.resolve("stage1"), err);
-            summary.add(String.format(Locale.ROOT, "stage 1 (attention transfer): %d steps, %,d tokens, best held-out loss %.5f at step %d, %s",
-                    r.steps(), r.trainTokens(), r.bestEvalLoss(), r.bestStep(), ProgressLine.duration(r.seconds())));
-            Adapters.load(m, out.resolve("stage1/best"));
-            copyAdapter(out.resolve("stage1/best"), out);
-        } else {
-            Adapters.load(m, model.adapter);
-        }
-        if (runLora) {
-            LoraConfig lora = new LoraConfig(loraRank, loraAlpha, loraDropout, loraTargets);
-            for (String target : loraTargets) {
-                if (!LoraConfig.ALL_TARGETS.contains(target)) {
-                    throw new BadInputException("--lora-targets: expected names from " + LoraConfig.ALL_TARGETS + ", found \"" + target + "\"");
-                }
+        Linearization.Result result = Linearization.run(options, dataset, new Linearization.Listener() {
+            @Override
+            public void message(String line) {
+                err.println(line);
+                err.flush();
             }
-            AdapterConfig withLora = AdapterConfigJson.read(runTransfer ? out : model.adapter).withLora(lora);
-            torch.manual_seed(seed + 1);
-            Adapters.addLora(m, lora);
-            int steps = loraSteps != null ? loraSteps : defaultSteps(dataset, 1);
-            TrainResult r = train("stage 2", new LoraFinetune(m, withLora, trainFeatureMaps), dataset, steps, loraLr,
-                    out.resolve("stage2"), err);
-            summary.add(String.format(Locale.ROOT, "stage 2 (LoRA): %d steps, %,d tokens, best held-out loss %.5f (perplexity %.3f) at step %d, %s",
-                    r.steps(), r.trainTokens(), r.bestEvalLoss(), Math.exp(r.bestEvalLoss()), r.bestStep(), ProgressLine.duration(r.seconds())));
-            copyAdapter(out.resolve("stage2/best"), out);
-        }
-        summary.forEach(stdout::println);
+
+            @Override
+            public TrainListener stage(String label) {
+                return new ProgressLine(err, label);
+            }
+
+            @Override
+            public BlockProgress blocks() {
+                return new BlockProgress() {
+                    @Override
+                    public void onBlockFinished(BlockJobSpec job, BlockResult r) {
+                    }
+
+                    @Override
+                    public void onMessage(String line) {
+                        message(line);
+                    }
+                };
+            }
+        });
+        result.summary().forEach(stdout::println);
         stdout.println("adapter written to " + out + " (use: lolcats score --model " + model.modelDir() + " --adapter " + out + " ...)");
         stdout.flush();
         return Main.EXIT_OK;
-    }
-
-    private TrainResult train(String label, Objective objective, PackedDataset dataset, int steps, double lr, Path dir, PrintWriter err) {
-        TrainConfig config = new TrainConfig(steps, lr, weightDecay, batch, microBatch, "plateau", 0, 1e-5, 0.1, patience, 0,
-                evalEvery, evalBatches, checkpointEvery, seed);
-        err.printf(Locale.ROOT, "[%s] %d steps of %d sequences x %d tokens, lr %.1e%n", label, steps, batch,
-                dataset.train().get(0).tokens().length - 1, lr);
-        return new TrainLoop(objective, dataset, config, dir, new ProgressLine(err, label)).run(resume);
-    }
-
-    private int defaultSteps(PackedDataset dataset, int epochs) {
-        return Math.max(1, (int) Math.ceil((double) dataset.train().size() * epochs / batch));
     }
 
     private AdapterConfig adapterConfig() {
@@ -217,11 +217,5 @@ public final class LinearizeCommand implements Callable<Integer> {
                 window, affine, featureMapBias, softmaxLayers, null);
     }
 
-    private static void copyAdapter(Path from, Path to) {
-        for (String name : new String[] {Adapters.WEIGHTS_FILE, AdapterConfigJson.FILE_NAME}) {
-            Path source = from.resolve(name);
-            AtomicFiles.write(to.resolve(name), stream -> Files.copy(source, stream));
-        }
-    }
 
 }

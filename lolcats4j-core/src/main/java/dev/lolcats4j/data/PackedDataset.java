@@ -30,6 +30,16 @@ public final class PackedDataset {
         return new Packer(length);
     }
 
+    /** A dataset from already packed sequences (e.g. read back from a hidden-state cache). */
+    public static PackedDataset of(List<Sequence> train, List<Sequence> heldOut, long seed) {
+        return new PackedDataset(List.copyOf(train), List.copyOf(heldOut), seed);
+    }
+
+    /** The seed of the per-epoch training order. */
+    public long seed() {
+        return seed;
+    }
+
     public List<Sequence> train() {
         return train;
     }

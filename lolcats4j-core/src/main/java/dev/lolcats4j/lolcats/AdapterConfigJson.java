@@ -41,6 +41,15 @@ public final class AdapterConfigJson {
         return parse(file, JsonFiles.read(file));
     }
 
+    /** Parses config text (e.g. carried inside a block job spec); {@code source} names it in errors. */
+    public static AdapterConfig fromJson(String json, Path source) {
+        try {
+            return parse(source, JSON.readTree(json));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new BadInputException(source + ": not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
     static AdapterConfig parse(Path file, JsonNode root) {
         if (root == null || !root.isObject()) {
             throw BadInputException.at(file, "(root)", "expected a JSON object");

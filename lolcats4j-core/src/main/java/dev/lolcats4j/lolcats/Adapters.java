@@ -36,19 +36,26 @@ public final class Adapters {
     public static void convert(DecoderModel model, AdapterConfig config) {
         ModelConfig mc = model.config();
         for (int i = 0; i < mc.numLayers(); i++) {
-            DecoderLayer layer = model.layers().get(i);
-            if (!config.converts(i)) {
-                layer.setAttention(layer.softmaxAttention());
-                continue;
-            }
-            FeatureMap fq = FeatureMap.identity(config.featureMap(), mc.numHeads(), mc.headDim(), config.featureDim(), config.featureMapBias());
-            FeatureMap fk = FeatureMap.identity(config.featureMap(), mc.numHeads(), mc.headDim(), config.featureDim(), config.featureMapBias());
-            Tensor factors = Tensors.full(Tensors.F32, HybridParams.INITIAL_WINDOW_LOGIT, 1, mc.numHeads(), 1, 1);
-            install(layer, config, fq, fk, factors, mc.groupSize());
+            convertLayer(model.layers().get(i), i, mc, config);
         }
         if (config.lora() != null) {
             addLora(model, config.lora());
         }
+    }
+
+    /**
+     * {@link #convert} for one layer, {@code index} being its place in the whole model (a
+     * block-wise job converts only its own layers; the result is the same as converting all).
+     */
+    public static void convertLayer(DecoderLayer layer, int index, ModelConfig mc, AdapterConfig config) {
+        if (!config.converts(index)) {
+            layer.setAttention(layer.softmaxAttention());
+            return;
+        }
+        FeatureMap fq = FeatureMap.identity(config.featureMap(), mc.numHeads(), mc.headDim(), config.featureDim(), config.featureMapBias());
+        FeatureMap fk = FeatureMap.identity(config.featureMap(), mc.numHeads(), mc.headDim(), config.featureDim(), config.featureMapBias());
+        Tensor factors = Tensors.full(Tensors.F32, HybridParams.INITIAL_WINDOW_LOGIT, 1, mc.numHeads(), 1, 1);
+        install(layer, config, fq, fk, factors, mc.groupSize());
     }
 
     /**
@@ -143,18 +150,7 @@ public final class Adapters {
     public static Map<String, Tensor> tensors(DecoderModel model, AdapterConfig config) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (int i = 0; i < model.layers().size(); i++) {
-            DecoderLayer layer = model.layers().get(i);
-            if (layer.attention() instanceof HybridAttention hybrid) {
-                HybridParams hp = hybrid.params();
-                String p = "model.layers." + i + ".self_attn.";
-                out.put(p + "feature_map_q.mlp.layer", hp.featureQ().weight());
-                out.put(p + "feature_map_k.mlp.layer", hp.featureK().weight());
-                if (hp.featureQ().bias() != null) {
-                    out.put(p + "feature_map_q.mlp.bias", hp.featureQ().bias());
-                    out.put(p + "feature_map_k.mlp.bias", hp.featureK().bias());
-                }
-                out.put(p + "window_factors", hp.windowFactors());
-            }
+            out.putAll(layerTensors(model.layers().get(i), i));
         }
         if (config.lora() != null) {
             for (int i = 0; i < model.layers().size(); i++) {
@@ -166,6 +162,23 @@ public final class Adapters {
                     }
                 }
             }
+        }
+        return out;
+    }
+
+    /** One layer's feature-map and window-factor tensors under their reference names (empty for softmax layers). */
+    public static Map<String, Tensor> layerTensors(DecoderLayer layer, int index) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        if (layer.attention() instanceof HybridAttention hybrid) {
+            HybridParams hp = hybrid.params();
+            String p = "model.layers." + index + ".self_attn.";
+            out.put(p + "feature_map_q.mlp.layer", hp.featureQ().weight());
+            out.put(p + "feature_map_k.mlp.layer", hp.featureK().weight());
+            if (hp.featureQ().bias() != null) {
+                out.put(p + "feature_map_q.mlp.bias", hp.featureQ().bias());
+                out.put(p + "feature_map_k.mlp.bias", hp.featureK().bias());
+            }
+            out.put(p + "window_factors", hp.windowFactors());
         }
         return out;
     }

@@ -32,6 +32,28 @@ public final class ModelLoader {
     }
 
     /**
+     * Loads only layers {@code [firstLayer, endLayer)} (with config.json and RoPE): the
+     * embeddings, the final norm, the LM head and every other layer are never read. The
+     * weight files are memory-mapped, so only the pages of this block's tensors are touched.
+     */
+    public static LayerBlock loadLayers(Path dir, ComputeType computeType, int firstLayer, int endLayer) {
+        Natives.init();
+        ModelConfig config = ModelConfigReader.read(dir);
+        if (firstLayer < 0 || endLayer > config.numLayers() || firstLayer >= endLayer) {
+            throw new BadInputException(dir.resolve("config.json") + ": num_hidden_layers: layers [" + firstLayer + ", "
+                    + endLayer + ") do not exist (model has " + config.numLayers() + ")");
+        }
+        try (WeightFolder weights = WeightFolder.open(dir)) {
+            Reader reader = new Reader(weights, config, computeType, Map.of());
+            List<DecoderLayer> layers = new ArrayList<>();
+            for (int i = firstLayer; i < endLayer; i++) {
+                layers.add(reader.layer(i));
+            }
+            return new LayerBlock(config, firstLayer, layers, new Rope(config));
+        }
+    }
+
+    /**
      * The matrices a decode step streams, in the order it reads them (VectorDecoder's
      * decodeWeights), each given a slot in one huge-page buffer (see WeightPacker): they are
      * copied from the file straight into it.
@@ -73,17 +95,7 @@ public final class ModelLoader {
             Tensor embed = matrix("model.embed_tokens.weight", config.vocabSize(), hidden);
             List<DecoderLayer> layers = new ArrayList<>();
             for (int i = 0; i < config.numLayers(); i++) {
-                String p = "model.layers." + i + ".";
-                layers.add(new DecoderLayer(config,
-                        vector(p + "input_layernorm.weight", hidden),
-                        vector(p + "post_attention_layernorm.weight", hidden),
-                        projection(p + "self_attn.q_proj", qWidth, hidden, config.attentionBias()),
-                        projection(p + "self_attn.k_proj", kvWidth, hidden, config.attentionBias()),
-                        projection(p + "self_attn.v_proj", kvWidth, hidden, config.attentionBias()),
-                        projection(p + "self_attn.o_proj", hidden, qWidth, config.oProjBias()),
-                        projection(p + "mlp.gate_proj", config.intermediateSize(), hidden, config.mlpBias()),
-                        projection(p + "mlp.up_proj", config.intermediateSize(), hidden, config.mlpBias()),
-                        projection(p + "mlp.down_proj", hidden, config.intermediateSize(), config.mlpBias())));
+                layers.add(layer(i));
             }
             Tensor norm = vector("model.norm.weight", hidden);
             Projection head;
@@ -96,6 +108,23 @@ public final class ModelLoader {
                 head = new Projection(matrix("lm_head.weight", config.vocabSize(), hidden), null);
             }
             return new DecoderModel(config, computeType, embed, layers, norm, head);
+        }
+
+        DecoderLayer layer(int i) {
+            int hidden = config.hiddenSize();
+            int qWidth = config.numHeads() * config.headDim();
+            int kvWidth = config.numKvHeads() * config.headDim();
+            String p = "model.layers." + i + ".";
+            return new DecoderLayer(config,
+                        vector(p + "input_layernorm.weight", hidden),
+                        vector(p + "post_attention_layernorm.weight", hidden),
+                        projection(p + "self_attn.q_proj", qWidth, hidden, config.attentionBias()),
+                        projection(p + "self_attn.k_proj", kvWidth, hidden, config.attentionBias()),
+                        projection(p + "self_attn.v_proj", kvWidth, hidden, config.attentionBias()),
+                        projection(p + "self_attn.o_proj", hidden, qWidth, config.oProjBias()),
+                        projection(p + "mlp.gate_proj", config.intermediateSize(), hidden, config.mlpBias()),
+                        projection(p + "mlp.up_proj", config.intermediateSize(), hidden, config.mlpBias()),
+                        projection(p + "mlp.down_proj", hidden, config.intermediateSize(), config.mlpBias()));
         }
 
         private Projection projection(String prefix, int out, int in, boolean bias) {

@@ -7,11 +7,16 @@ import dev.lolcats4j.lolcats.HybridParams;
 import dev.lolcats4j.model.AttentionContext;
 import dev.lolcats4j.model.DecoderLayer;
 import dev.lolcats4j.model.DecoderModel;
+import dev.lolcats4j.model.LayerBlock;
+import dev.lolcats4j.model.ModelConfig;
+import dev.lolcats4j.model.Rope;
 import dev.lolcats4j.model.SoftmaxAttention;
 import dev.lolcats4j.torch.Tensors;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
@@ -26,7 +31,11 @@ public final class AttentionTransfer implements Objective {
 
     private static final double MSE_SCALE = 1000;
 
-    private final DecoderModel model;
+    private final ModelConfig modelConfig;
+    private final List<DecoderLayer> layers;
+    private final Rope rope;
+    private final Function<Batch, Tensor> inputs;
+    private final Consumer<Path> saver;
     private final AdapterConfig config;
     private final SoftmaxAttention teacher;
     private final double attentionXent;
@@ -42,11 +51,33 @@ public final class AttentionTransfer implements Objective {
      *     its memory is quadratic in the sequence length.
      */
     public AttentionTransfer(DecoderModel model, AdapterConfig config, double attentionXent) {
-        this.model = model;
+        this(model.config(), model.layers(), model.rope(), batch -> model.embed(batch.inputs()), config, attentionXent,
+                dir -> Adapters.save(model, config, dir));
+    }
+
+    /**
+     * Stage 1 on one block of layers (block-wise transfer): {@code inputs} gives the hidden
+     * states entering the block for a batch (float32 [B, N, D], from the hidden-state cache);
+     * the loss is the same as joint stage 1's restricted to these layers.
+     *
+     * @param saver writes the block's adapter to a folder
+     */
+    public AttentionTransfer(LayerBlock block, AdapterConfig config, double attentionXent, Function<Batch, Tensor> inputs,
+            Consumer<Path> saver) {
+        this(block.config(), block.layers(), block.rope(), inputs, config, attentionXent, saver);
+    }
+
+    private AttentionTransfer(ModelConfig modelConfig, List<DecoderLayer> layers, Rope rope, Function<Batch, Tensor> inputs,
+            AdapterConfig config, double attentionXent, Consumer<Path> saver) {
+        this.modelConfig = modelConfig;
+        this.layers = layers;
+        this.rope = rope;
+        this.inputs = inputs;
+        this.saver = saver;
         this.config = config;
         this.attentionXent = attentionXent;
-        this.teacher = new SoftmaxAttention(model.config().groupSize());
-        for (DecoderLayer layer : model.layers()) {
+        this.teacher = teacher(modelConfig);
+        for (DecoderLayer layer : layers) {
             if (layer.attention() instanceof HybridAttention hybrid) {
                 HybridParams p = hybrid.params();
                 parameters.add(p.featureQ().weight());
@@ -88,7 +119,7 @@ public final class AttentionTransfer implements Objective {
     }
 
     private double run(Batch batch, double scale, boolean backward) {
-        int converted = (int) model.layers().stream().filter(l -> l.attention() instanceof HybridAttention).count();
+        int converted = (int) layers.stream().filter(l -> l.attention() instanceof HybridAttention).count();
         double[] total = {0};
         forEachLayer(batch, mse -> {
             Tensor layerLoss = mse.mul(Tensors.scalar(MSE_SCALE / converted));
@@ -108,11 +139,11 @@ public final class AttentionTransfer implements Objective {
         try (NoGradGuard noGrad = new NoGradGuard()) {
             long n = batch.inputs().size(1);
             Tensor positions = Tensors.arange(n).unsqueeze(0).expand(batch.inputs().size(0), n).contiguous();
-            cosSin = model.rope().cosSin(positions);
-            x = model.embed(batch.inputs());
+            cosSin = rope.cosSin(positions);
+            x = inputs.apply(batch);
         }
         AttentionContext context = AttentionContext.unpadded();
-        for (DecoderLayer layer : model.layers()) {
+        for (DecoderLayer layer : layers) {
             // Each layer's temporaries are freed when it is done; only the teacher output goes on.
             org.bytedeco.javacpp.PointerScope outer = org.bytedeco.javacpp.PointerScope.getInnerScope();
             try (org.bytedeco.javacpp.PointerScope layerScope = new org.bytedeco.javacpp.PointerScope()) {
@@ -145,7 +176,7 @@ public final class AttentionTransfer implements Objective {
 
     /** Mean over rows of -sum_j softmax_teacher(i, j) log hybrid(i, j). */
     private Tensor attentionCrossEntropy(HybridAttention hybrid, Tensor[] qkv) {
-        int group = model.config().groupSize();
+        int group = modelConfig.groupSize();
         Tensor k = dev.lolcats4j.model.Heads.expand(qkv[1], group);
         Tensor teacherRows;
         try (NoGradGuard noGrad = new NoGradGuard()) {
@@ -161,6 +192,22 @@ public final class AttentionTransfer implements Objective {
 
     @Override
     public void save(Path dir) {
-        Adapters.save(model, config, dir);
+        saver.accept(dir);
+    }
+
+    /** The softmax attention stage 1 matches (float32 softmax), also used to fill the hidden-state cache. */
+    public static SoftmaxAttention teacher(ModelConfig config) {
+        return new SoftmaxAttention(config.groupSize());
+    }
+
+    /**
+     * The frozen teacher's output of one layer, computed exactly as stage 1 computes the
+     * stream it passes on: q, k, v, float32 softmax attention, then o_proj and the MLP.
+     */
+    public static Tensor teacherLayer(DecoderLayer layer, SoftmaxAttention teacher, Tensor x, Tensor[] cosSin) {
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            Tensor[] qkv = layer.queryKeyValue(x, cosSin);
+            return layer.finish(x, teacher.forward(qkv[0], qkv[1], qkv[2], AttentionContext.unpadded(), null));
+        }
     }
 }

@@ -17,7 +17,7 @@ import java.util.Locale;
 import javax.imageio.ImageIO;
 
 /** metrics.csv (step, train_loss, eval_loss, learning_rate, tokens_per_second) and a loss plot. */
-final class Metrics {
+public final class Metrics {
 
     private static final String HEADER = "step,train_loss,eval_loss,learning_rate,tokens_per_second";
 
@@ -71,6 +71,14 @@ final class Metrics {
                 eval.add(new double[] {Double.parseDouble(f[0]), Double.parseDouble(f[2])});
             }
         }
+        plotLog(png, "step", "loss (log scale): train = blue line, held-out = red dots", train, eval);
+    }
+
+    /**
+     * A PNG of two series of (x, y) points against a log-scaled y axis: {@code line} drawn as a
+     * blue line, {@code dots} as red dots. Written atomically.
+     */
+    public static void plotLog(Path png, String xLabel, String title, List<double[]> train, List<double[]> eval) {
         int width = 800;
         int height = 480;
         int margin = 60;
@@ -100,10 +108,10 @@ final class Metrics {
         g.setColor(Color.BLACK);
         g.drawRect(margin, margin / 2, width - margin * 3 / 2, height - margin * 3 / 2);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        g.drawString("step (max " + (long) maxStep + ")", width / 2 - 40, height - 15);
+        g.drawString(xLabel + " (max " + (long) maxStep + ")", width / 2 - 40, height - 15);
         g.drawString(String.format(Locale.ROOT, "%.3g", Math.pow(10, hi)), 5, margin / 2 + 10);
         g.drawString(String.format(Locale.ROOT, "%.3g", Math.pow(10, lo)), 5, height - margin);
-        g.drawString("loss (log scale): train = blue line, held-out = red dots", margin + 10, margin / 2 - 8);
+        g.drawString(title, margin + 10, margin / 2 - 8);
         double fLo = lo;
         double fHi = hi;
         java.util.function.ToIntFunction<double[]> x = p -> margin + (int) ((width - margin * 3 / 2) * p[0] / maxStep);

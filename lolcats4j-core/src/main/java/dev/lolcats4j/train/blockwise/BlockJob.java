@@ -3,9 +3,11 @@ package dev.lolcats4j.train.blockwise;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lolcats4j.BadInputException;
 import dev.lolcats4j.io.AtomicFiles;
 import dev.lolcats4j.io.JsonFiles;
 import dev.lolcats4j.torch.Natives;
+import dev.lolcats4j.train.TrainListener;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -24,6 +26,9 @@ public final class BlockJob {
     /** The block's adapter folder (adapter.safetensors + lolcats_config.json, only its layers). */
     public static final String ADAPTER_DIR = "adapter";
 
+    /** The settings the block folder was made with (see {@link #checkSettings}). */
+    static final String SETTINGS_FILE = "settings.txt";
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private BlockJob() {}
@@ -35,13 +40,41 @@ public final class BlockJob {
 
     /** Runs (or skips) one block; see the class documentation. */
     public static BlockResult run(BlockJobSpec spec) {
+        return run(spec, TrainListener.SILENT);
+    }
+
+    /** {@link #run(BlockJobSpec)}, reporting each optimiser step to {@code listener}. */
+    public static BlockResult run(BlockJobSpec spec, TrainListener listener) {
+        checkSettings(spec);
         if (isDone(spec)) {
             return readDone(spec.blockDir().resolve(DONE_FILE), true);
         }
         Natives.init();
-        BlockResult result = BlockTrainer.train(spec);
+        BlockResult result = BlockTrainer.train(spec, listener);
         writeDone(spec.blockDir(), result);
         return result;
+    }
+
+    /**
+     * A block folder belongs to one set of settings (layers, conversion, training knobs):
+     * reusing it with others would silently mix results, so that is refused.
+     */
+    private static void checkSettings(BlockJobSpec spec) {
+        Path file = spec.blockDir().resolve(SETTINGS_FILE);
+        String settings = "layers " + spec.firstLayer() + ".." + spec.endLayer() + "\ncompute " + spec.computeType()
+                + "\n" + spec.training() + "\n" + spec.adapterConfigJson().strip() + "\n";
+        try {
+            if (Files.isRegularFile(file)) {
+                if (!Files.readString(file).equals(settings)) {
+                    throw new BadInputException(file + ": this block was trained with other settings (layers, conversion "
+                            + "or stage-1 options); use a new --out folder");
+                }
+                return;
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        AtomicFiles.writeString(file, settings);
     }
 
     static void writeDone(Path blockDir, BlockResult r) {

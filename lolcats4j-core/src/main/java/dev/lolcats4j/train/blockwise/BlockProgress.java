@@ -11,6 +11,12 @@ public interface BlockProgress {
     /** Called once per block, including blocks found already done ({@link BlockResult#reused()}). */
     void onBlockFinished(BlockJobSpec job, BlockResult result);
 
+    /**
+     * After each optimiser step of a block, when the runner can report it (the local runner
+     * does; a distributed runner may not).
+     */
+    default void onBlockStep(BlockJobSpec job, int step, int maxSteps, double tokensPerSecond) {}
+
     default void onMessage(String message) {}
 
     BlockProgress SILENT = (job, result) -> { };

@@ -11,8 +11,11 @@ public interface BlockRunnerProvider {
     String name();
 
     /**
-     * Checks the settings (throwing {@link dev.lolcats4j.BadInputException} for bad ones)
-     * before any work starts, and creates the runner.
+     * Checks the settings without starting anything, throwing {@link dev.lolcats4j.BadInputException}
+     * for bad ones; called while options are validated, before any work starts.
      */
+    default void validate(RunnerSettings settings) {}
+
+    /** Creates the runner (after {@link #validate}). */
     BlockRunner create(RunnerSettings settings);
 }

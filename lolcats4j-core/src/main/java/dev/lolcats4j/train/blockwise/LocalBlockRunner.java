@@ -60,7 +60,8 @@ public final class LocalBlockRunner implements BlockRunner {
 
     private static BlockResult runOne(BlockJobSpec job, BlockProgress progress) {
         progress.onBlockStarted(job);
-        BlockResult result = BlockJob.run(job);
+        BlockResult result = BlockJob.run(job,
+                (step, max, train, eval, lr, tokensPerSecond) -> progress.onBlockStep(job, step, max, tokensPerSecond));
         progress.onBlockFinished(job, result);
         return result;
     }
@@ -74,10 +75,18 @@ public final class LocalBlockRunner implements BlockRunner {
         }
 
         @Override
-        public BlockRunner create(RunnerSettings settings) {
+        public void validate(RunnerSettings settings) {
             if (settings.master() != null) {
                 throw new BadInputException("--master: only the spark runner takes a master URL (use --runner spark)");
             }
+            if (settings.parallelism() < 1) {
+                throw new BadInputException("--parallel-blocks: expected a positive integer, found " + settings.parallelism());
+            }
+        }
+
+        @Override
+        public BlockRunner create(RunnerSettings settings) {
+            validate(settings);
             return new LocalBlockRunner(settings.parallelism());
         }
     }
