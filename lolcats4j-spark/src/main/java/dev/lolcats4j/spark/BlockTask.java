@@ -5,6 +5,7 @@ import dev.lolcats4j.train.blockwise.BlockJob;
 import dev.lolcats4j.train.blockwise.BlockJobSpec;
 import dev.lolcats4j.train.blockwise.BlockResult;
 import java.io.Serializable;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 
 /**
@@ -34,12 +35,15 @@ final class BlockTask implements Serializable {
 
     BlockResult run(BlockJobSpec spec) {
         Natives.init();
-        // One executor JVM may run several tasks at once (one per core by default); each gets
+        // A cluster executor may run several tasks at once (one per core by default); each gets
         // spark.task.cpus intra-op threads so they do not oversubscribe the cores. An explicit
-        // LOLCATS_THREADS wins, as it does for the CLI.
+        // LOLCATS_THREADS wins, as it does for the CLI. In local mode the tasks share the CLI's
+        // JVM, whose setting (and the stages after stage 1) stays as it is: the thread count
+        // is process-wide.
         TaskContext context = TaskContext.get();
         String explicit = System.getenv("LOLCATS_THREADS");
-        if (context != null && (explicit == null || explicit.isBlank())) {
+        boolean clusterExecutor = SparkEnv.get() != null && !"driver".equals(SparkEnv.get().executorId());
+        if (context != null && clusterExecutor && (explicit == null || explicit.isBlank())) {
             org.bytedeco.pytorch.global.torch.set_num_threads(Math.max(1, context.cpus()));
         }
         return work.run(spec);

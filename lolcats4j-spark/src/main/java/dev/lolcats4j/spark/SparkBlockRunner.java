@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.UUID;
 import java.util.stream.IntStream;
 import org.apache.spark.SparkConf;
+import org.apache.spark.SparkContext;
+import org.apache.spark.SparkContext$;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -122,10 +124,14 @@ public final class SparkBlockRunner implements BlockRunner {
 
     private synchronized JavaSparkContext context() {
         if (context == null) {
+            // An application (or a test) that already runs a Spark context in this JVM shares
+            // it: Spark allows one per JVM. Then the caller keeps owning it and stops it.
+            // (getActive is Scala-package-private, which is public in the bytecode.)
+            boolean running = SparkContext$.MODULE$.getActive().isDefined();
             SparkConf conf = configure(new SparkConf(), master);
-            context = new JavaSparkContext(conf);
-            ownsContext = true;
-            if (!conf.contains("spark.log.level")) {
+            context = JavaSparkContext.fromSparkContext(SparkContext.getOrCreate(conf));
+            ownsContext = !running;
+            if (ownsContext && !conf.contains("spark.log.level")) {
                 context.setLogLevel("WARN");
             }
         }

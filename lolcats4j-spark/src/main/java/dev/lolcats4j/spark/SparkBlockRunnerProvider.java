@@ -13,6 +13,13 @@ public final class SparkBlockRunnerProvider implements BlockRunnerProvider {
     }
 
     @Override
+    public void validate(RunnerSettings settings) {
+        if (settings.master() != null) {
+            SparkMasters.check(settings.master());
+        }
+    }
+
+    @Override
     public BlockRunner create(RunnerSettings settings) {
         return new SparkBlockRunner(settings.master());
     }

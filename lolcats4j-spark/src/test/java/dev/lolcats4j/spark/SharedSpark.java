@@ -7,13 +7,13 @@ import org.apache.spark.api.java.JavaSparkContext;
  * One local Spark context for the whole test JVM (starting one costs seconds). local[2,2]: two
  * task slots, and two attempts per task so retries can be tested in local mode.
  */
-final class SharedSpark {
+public final class SharedSpark {
 
     private static JavaSparkContext context;
 
     private SharedSpark() {}
 
-    static synchronized JavaSparkContext context() {
+    public static synchronized JavaSparkContext context() {
         if (context == null) {
             SparkConf conf = new SparkConf().setMaster("local[2,2]").setAppName("lolcats4j-spark tests")
                     .set("spark.ui.enabled", "false")
