@@ -71,7 +71,10 @@ final class LoopbackSparkCluster implements AutoCloseable {
                 "SPARK_HOME", sparkHome.toString(),
                 "SPARK_SCALA_VERSION", "2.13",
                 "JAVA_HOME", System.getProperty("java.home"),
-                "OPENBLAS_NUM_THREADS", "1");
+                "OPENBLAS_NUM_THREADS", "1",
+                // One libtorch thread everywhere, so that a block trained in an executor and one
+                // trained by the local runner do the same arithmetic in the same order.
+                "LOLCATS_THREADS", "1");
     }
 
     private void launch(String name, List<String> mainAndArgs) throws IOException {

@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import dev.lolcats4j.io.SafetensorsFile;
+import dev.lolcats4j.lolcats.HybridParams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -61,6 +63,68 @@ class SparkStandaloneClusterTest {
             double n = 100.0 * (i + 1);
             assertEquals(n * (n - 1) / 2, Double.parseDouble(f[3]), 0.0, out.get(i));
             assertTrue(Long.parseLong(f[7]) != driverPid && Long.parseLong(f[7]) != ProcessHandle.current().pid());
+        }
+    }
+
+    @Test
+    void blockwiseLinearizeThroughTheClusterGivesTheLocalRunnersAdapter() throws Exception {
+        Path corpus = work.resolve("corpus.txt");
+        StringBuilder text = new StringBuilder();
+        String[] words = {"the whale", "a ship", "the sea", "my captain", "the harpoon", "a storm"};
+        for (int i = 0; i < 300; i++) {
+            text.append(words[i % words.length]).append(i % 7 == 0 ? ".\n\n" : " and ");
+        }
+        Files.writeString(corpus, text.toString());
+        Path teacher = work.resolve("teacher");
+        runDriver(List.of(MAIN, "pretrain", "--data", corpus.toString(), "--out", teacher.toString(), "--seq-len", "32", "--steps", "2",
+                "--hidden", "32", "--layers", "2", "--heads", "2", "--kv-heads", "1", "--intermediate", "64",
+                "--batch", "4", "--micro-batch", "4"), work.resolve("pretrain.log"));
+        List<String> common = List.of("linearize", "--model", teacher.toString(), "--data", corpus.toString(), "--seq-len", "32",
+                "--feature-dim", "4", "--window", "8", "--stage", "transfer", "--transfer-steps", "6", "--batch", "2",
+                "--micro-batch", "2", "--eval-every", "2", "--checkpoint-every", "2", "--blockwise", "1");
+
+        List<String> local = new ArrayList<>(common);
+        local.addAll(List.of("--out", work.resolve("by-local").toString(), "--runner", "local"));
+        String localOut = String.join("\n", runDriver(concat(MAIN, local), work.resolve("linearize-local.log")));
+
+        List<String> spark = new ArrayList<>(common);
+        spark.addAll(List.of("--out", work.resolve("by-spark").toString(), "--runner", "spark", "--master", cluster.masterUrl()));
+        String sparkOut = String.join("\n", runDriver(concat(MAIN, spark), work.resolve("linearize-spark.log")));
+
+        assertTrue(localOut.contains("runner local): 2 trained"), localOut);
+        assertTrue(sparkOut.contains("runner spark): 2 trained"), sparkOut);
+        // The blocks really ran in the cluster's executors: the master launched executors for the app.
+        String masterLog = Files.readString(work.resolve("cluster-logs/master.log"));
+        assertTrue(masterLog.split("Launching executor", -1).length - 1 >= 2, "executors launched");
+        int tensors = assertSameAdapter(work.resolve("by-local"), work.resolve("by-spark"));
+        assertEquals(6, tensors, "feature maps q/k and window factors of both layers");
+    }
+
+    private static final String MAIN = "dev.lolcats4j.cli.Main";
+
+    private static List<String> concat(String first, List<String> rest) {
+        List<String> all = new ArrayList<>();
+        all.add(first);
+        all.addAll(rest);
+        return all;
+    }
+
+    /** Same tensor names, values within 1e-6 (both runs use one libtorch thread per block), and changed by training. */
+    private static int assertSameAdapter(Path a, Path b) {
+        try (SafetensorsFile x = SafetensorsFile.open(a.resolve("adapter.safetensors"));
+                SafetensorsFile y = SafetensorsFile.open(b.resolve("adapter.safetensors"))) {
+            assertEquals(x.tensors().keySet(), y.tensors().keySet());
+            for (String name : x.tensors().keySet()) {
+                float[] p = x.get(name).toFloatArray();
+                float[] q = y.get(name).toFloatArray();
+                assertEquals(p.length, q.length, name);
+                for (int i = 0; i < p.length; i++) {
+                    assertEquals(p[i], q[i], 1e-6, name + "[" + i + "]");
+                }
+            }
+            float[] factors = x.get("model.layers.1.self_attn.window_factors").toFloatArray();
+            assertTrue(Math.abs(factors[0] - HybridParams.INITIAL_WINDOW_LOGIT) > 1e-4, "window factors trained");
+            return x.tensors().size();
         }
     }
 
