@@ -18,6 +18,9 @@ import dev.lolcats4j.train.blockwise.BlockwiseTransfer;
 import dev.lolcats4j.train.blockwise.HiddenStateCache;
 import dev.lolcats4j.train.blockwise.LocalBlockRunner;
 import dev.lolcats4j.model.ModelConfigReader;
+import dev.lolcats4j.model.ModelFactory;
+import dev.lolcats4j.model.ModelWriter;
+import dev.lolcats4j.torch.Tensors;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,7 +31,9 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /**
- * Wall time of the same block-wise stage-1 work with the local runner and with the Spark
+ * {@code model DIR VOCAB HIDDEN INTERMEDIATE LAYERS HEADS KV_HEADS} writes a random bf16 model.
+ *
+ * <p>Wall time of the same block-wise stage-1 work with the local runner and with the Spark
  * runner in local mode, side by side in one JVM: {@code MODEL WORK K ROUNDS MASTER}. The
  * hidden-state cache is built once; each round trains every block from scratch into a fresh
  * run folder with each runner, alternating which goes first. The Spark context is started
@@ -43,6 +48,14 @@ public final class SparkOverheadBench {
     private static final int STEPS = 2;
 
     public static void main(String[] args) {
+        if (args[0].equals("model")) {
+            // model DIR VOCAB HIDDEN INTERMEDIATE LAYERS HEADS KV_HEADS: a random bf16 model of that shape
+            Natives.init();
+            int[] n = Arrays.stream(args, 2, 8).mapToInt(Integer::parseInt).toArray();
+            ModelWriter.save(ModelFactory.random(ModelConfig.llama(n[0], n[1], n[2], n[3], n[4], n[5]), ComputeType.BF16, 1234),
+                    Path.of(args[1]), Tensors.BF16);
+            return;
+        }
         Path model = Path.of(args[0]).toAbsolutePath();
         Path work = Path.of(args[1]).toAbsolutePath();
         int k = Integer.parseInt(args[2]);
@@ -66,7 +79,8 @@ public final class SparkOverheadBench {
             sc.setLogLevel("WARN");
             System.out.printf(Locale.ROOT, "spark context start (%s): %.1f s%n", master, (System.nanoTime() - s0) / 1e9);
             List<double[]> times = new ArrayList<>();
-            for (int r = 0; r < rounds; r++) {
+            // Round 0 warms up (JIT, page cache, libtorch's first calls) and is not counted.
+            for (int r = 0; r <= rounds; r++) {
                 double local = 0;
                 double spark = 0;
                 for (int turn = 0; turn < 2; turn++) {
@@ -81,19 +95,23 @@ public final class SparkOverheadBench {
                     if (results.stream().anyMatch(BlockResult::reused)) {
                         throw new IllegalStateException("a block was reused; the run folder was not fresh");
                     }
-                    System.out.printf(Locale.ROOT, "round %d %s: %d blocks in %.1f s%n", r, name, results.size(), seconds);
+                    double inJobs = results.stream().mapToDouble(BlockResult::seconds).sum();
+                    System.out.printf(Locale.ROOT, "round %d %s: %d blocks in %.2f s (%.2f s inside the block jobs, %.2f s around them)%n",
+                            r, name, results.size(), seconds, inJobs, seconds - inJobs);
                     if (sparkTurn) {
                         spark = seconds;
                     } else {
                         local = seconds;
                     }
                 }
-                times.add(new double[] {local, spark});
-                System.out.printf(Locale.ROOT, "round %d: spark/local = %.3f%n", r, spark / local);
+                if (r > 0) {
+                    times.add(new double[] {local, spark});
+                }
+                System.out.printf(Locale.ROOT, "round %d%s: spark/local = %.3f%n", r, r == 0 ? " (warm-up)" : "", spark / local);
             }
             double local = times.stream().mapToDouble(t -> t[0]).sum();
             double spark = times.stream().mapToDouble(t -> t[1]).sum();
-            System.out.printf(Locale.ROOT, "total over %d rounds: local %.1f s, spark %.1f s, spark/local %.3f (overhead %+.1f%%)%n",
+            System.out.printf(Locale.ROOT, "total over %d rounds after warm-up: local %.1f s, spark %.1f s, spark/local %.3f (overhead %+.1f%%)%n",
                     rounds, local, spark, spark / local, 100 * (spark / local - 1));
         }
     }
