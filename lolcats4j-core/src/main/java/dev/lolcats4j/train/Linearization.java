@@ -47,9 +47,26 @@ public final class Linearization {
             return BlockProgress.SILENT;
         }
 
-        /** Progress of the hidden-state cache build. */
+        /** Progress of the hidden-state cache build: messages, and a progress line at most every 2 s. */
         default HiddenStateCache.Listener cache() {
-            return this::message;
+            return new HiddenStateCache.Listener() {
+                private long last;
+
+                @Override
+                public void onMessage(String line) {
+                    message("[cache] " + line);
+                }
+
+                @Override
+                public void onGroup(int done, int total, double tokensPerSecond) {
+                    long now = System.nanoTime();
+                    if (done == total || now - last > 2_000_000_000L) {
+                        last = now;
+                        message(String.format(Locale.ROOT, "[cache] shard groups %d/%d, teacher %,.0f tok/s", done, total,
+                                tokensPerSecond));
+                    }
+                }
+            };
         }
 
         Listener SILENT = line -> { };
