@@ -153,7 +153,12 @@ public final class SparkBlockRunner implements BlockRunner {
         conf.set("spark.speculation", "false");
         conf.setIfMissing("spark.task.maxFailures", "4");
         conf.setIfMissing("spark.ui.enabled", "false");
-        if (!SparkMasters.isLocal(conf.get("spark.master"))) {
+        if (SparkMasters.isLocal(conf.get("spark.master"))) {
+            // Local mode has no remote executors: its driver and block manager listen on
+            // loopback only (Spark would pick the machine's first non-loopback address).
+            conf.setIfMissing("spark.driver.host", "127.0.0.1");
+            conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
+        } else {
             if (!conf.contains("spark.jars")) {
                 conf.set("spark.jars", ExecutorJars.forExecutors(scratchDir()));
             }

@@ -108,6 +108,19 @@ class SparkBlockRunnerTest {
         }
     }
 
+    @Test
+    void localModeListensOnLoopbackOnly() {
+        SparkBlockRunner runner = new SparkBlockRunner("local[2]");
+        try {
+            var conf = runner.configure(new org.apache.spark.SparkConf(false), "local[2]");
+            assertEquals("127.0.0.1", conf.get("spark.driver.bindAddress"));
+            assertEquals("127.0.0.1", conf.get("spark.driver.host"));
+            assertTrue(!conf.contains("spark.jars"), "local mode ships no jars");
+        } finally {
+            runner.close();
+        }
+    }
+
     private static void waitForListenerBus() {
         // Task-end events reach listeners asynchronously; give the bus a moment to drain.
         try {
