@@ -36,10 +36,13 @@ final class ExecutorJars {
 
     /** Comma-separated URIs for {@code spark.jars}; class folders are packed into {@code scratchDir}. */
     static String forExecutors(Path scratchDir) {
-        Set<String> wanted = wantedJarNames();
+        return forExecutors(System.getProperty("java.class.path", ""), wantedJarNames(), scratchDir);
+    }
+
+    static String forExecutors(String classPath, Set<String> wanted, Path scratchDir) {
         List<String> uris = new ArrayList<>();
         int folderIndex = 0;
-        for (Path entry : classPathEntries()) {
+        for (Path entry : classPathEntries(classPath)) {
             if (Files.isDirectory(entry)) {
                 uris.add(packFolder(entry, scratchDir.resolve("classes-" + (folderIndex++) + ".jar")).toUri().toString());
             } else if (Files.isRegularFile(entry) && isWanted(entry.getFileName().toString(), wanted)) {
@@ -72,9 +75,9 @@ final class ExecutorJars {
     }
 
     /** java.class.path, plus the Class-Path of each jar's manifest (the CLI jar lists its lib folder there). */
-    static List<Path> classPathEntries() {
+    static List<Path> classPathEntries(String classPath) {
         Set<Path> entries = new LinkedHashSet<>();
-        for (String item : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
+        for (String item : classPath.split(File.pathSeparator)) {
             if (!item.isBlank()) {
                 addWithManifest(Path.of(item).toAbsolutePath().normalize(), entries);
             }
