@@ -1,12 +1,13 @@
-# Sourced by ./lolcats and .ci/run: finds a JDK >= 21 (lolcats4j builds for Java 21 and
-# runs on any newer JDK). Defines:
+# Sourced by ./lolcats and .ci/run: finds a JDK >= 22. The sources are Java 21 language level,
+# but the build compiles against the running JDK's API and the decode kernels use the foreign
+# memory API, final only since JDK 22 (a preview in 21), so 21 cannot build or run them. Defines:
 #   lolcats_java_major JAVA_BIN  -> prints the feature version (17, 21, 25, ...) of that java
-#   lolcats_find_jdk             -> prints the JDK home: $JAVA_HOME if >= 21, else the `java`
-#                                   on PATH if >= 21, else the newest /usr/lib/jvm/*/ >= 21;
+#   lolcats_find_jdk             -> prints the JDK home: $JAVA_HOME if >= 22, else the `java`
+#                                   on PATH if >= 22, else the newest /usr/lib/jvm/*/ >= 22;
 #                                   returns 1 with a message on stderr if there is none.
 # A JDK means a folder with bin/java and bin/javac (Maven needs the compiler).
 
-LOLCATS_MIN_JAVA=21
+LOLCATS_MIN_JAVA=22
 
 lolcats_java_major() {
     local java="$1" home version
@@ -61,7 +62,7 @@ lolcats_find_jdk() {
     fi
     {
         echo "lolcats: no JDK >= $LOLCATS_MIN_JAVA found (looked at \$JAVA_HOME${JAVA_HOME:+=$JAVA_HOME}, 'java' on PATH and /usr/lib/jvm/*)."
-        echo "lolcats: install one (e.g. Temurin 21 or 25) and set JAVA_HOME to it."
+        echo "lolcats: install one (e.g. Temurin 25) and set JAVA_HOME to it."
     } >&2
     return 1
 }
@@ -73,3 +74,4 @@ lolcats_maven_opts() {
         echo "--sun-misc-unsafe-memory-access=allow"
     fi
 }
+

@@ -45,7 +45,7 @@ final class TrainBench {
         double stage1Ms = stepMs(new AttentionTransfer(model, adapter), batch, options);
         System.err.printf("stage 1: %.0f ms per %d-token step%n", stage1Ms, length);
 
-        Adapters.addLora(model, LoraConfig.defaults());
+        Adapters.addLora(model, adapter.withLora(LoraConfig.defaults()));
         double stage2Ms = stepMs(new LoraFinetune(model, adapter.withLora(LoraConfig.defaults()), false), batch, options);
         System.err.printf("stage 2: %.0f ms per %d-token step%n", stage2Ms, length);
 

@@ -29,6 +29,9 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
+    @Mixin
+    SparseCacheOption sparseCache;
+
     @Option(names = "--task", required = true, arity = "1..*", paramLabel = "F", description = "Task files (.jsonl or .txt).")
     List<Path> tasks;
 
@@ -68,6 +71,7 @@ final class EvalCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         validate();
         model.validate();
+        sparseCache.validate(model);
         TaskFiles.readAll(tasks); // bad task files fail before any model is loaded
         Path adapter = model.adapter;
         if (compare) {
@@ -86,6 +90,7 @@ final class EvalCommand implements Callable<Integer> {
                     err.println("eval: " + line);
                     err.flush();
                 });
+        options = options.withSparseCache(sparseCache.pairsOrZero());
         long start = System.nanoTime();
         EvalReport report = compare
                 ? EvalRunner.compare(model.modelDir(), adapter, tasks, untrained, options)

@@ -29,6 +29,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
+    @Mixin
+    SparseCacheOption sparseCache;
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
 
@@ -66,6 +69,7 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         validateSampling();
         model.validate();
+        sparseCache.validate(model);
         Optional<Tokenizer> tokenizer = model.tokenizer();
         try {
             int[] prompt;
@@ -81,6 +85,7 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new BadInputException(source + ": expected at least one token, found none");
             }
             DecoderModel m = model.load(err);
+            sparseCache.apply(m);
             TokenIds.checkVocab(source, prompt, m.config().vocabSize());
             SamplingConfig sampling = new SamplingConfig(temperature, topP, seed, maxNewTokens);
             long start = System.nanoTime();

@@ -78,7 +78,7 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--min-lr", defaultValue = "3e-4", description = "Final learning rate of the cosine (default: ${DEFAULT-VALUE}).")
     double minLr;
 
-    @Option(names = "--warmup", paramLabel = "N", description = "Warmup steps (default: 5% of --steps).")
+    @Option(names = "--warmup", paramLabel = "N", description = "Warmup steps (default: 5%% of --steps).")
     Integer warmup;
 
     @Option(names = "--weight-decay", defaultValue = "0.1", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
@@ -96,10 +96,10 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--fp32-matmuls", description = "Run matmuls in float32 instead of bf16.")
     boolean fp32Matmuls;
 
-    @Option(names = "--eval-every", paramLabel = "N", description = "Held-out evaluation every N steps (default: 10% of --steps).")
+    @Option(names = "--eval-every", paramLabel = "N", description = "Held-out evaluation every N steps (default: 10%% of --steps).")
     Integer evalEvery;
 
-    @Option(names = "--checkpoint-every", paramLabel = "N", description = "Resumable checkpoint every N steps (default: 10% of --steps).")
+    @Option(names = "--checkpoint-every", paramLabel = "N", description = "Resumable checkpoint every N steps (default: 10%% of --steps).")
     Integer checkpointEvery;
 
     @Option(names = "--resume", description = "Continue an interrupted run from --out/train/checkpoint.")

@@ -27,6 +27,9 @@ final class ScoreCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
+    @Mixin
+    SparseCacheOption sparseCache;
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
 
@@ -52,6 +55,7 @@ final class ScoreCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         model.validate();
+        sparseCache.validate(model);
         Optional<Tokenizer> tokenizer = Optional.empty();
         try {
             int[] ids;
@@ -69,6 +73,7 @@ final class ScoreCommand implements Callable<Integer> {
                 throw new BadInputException(source + ": expected at least 2 tokens to score, found " + ids.length);
             }
             DecoderModel m = model.load(err);
+            sparseCache.apply(m);
             TokenIds.checkVocab(source, ids, m.config().vocabSize());
             double[] logprobs = Scorer.logprobs(m, ids);
             double meanNll = Scorer.meanNll(logprobs);

@@ -38,7 +38,10 @@ final class Cli {
             return err.lines().toList();
         }
 
-        /** Exit 2, nothing on stdout, and exactly one {@code error:} line, the last one on stderr. */
+        /**
+         * Exit 2, nothing on stdout, and exactly one {@code error:} line, the last one on stderr
+         * (progress lines written before the error are allowed; see {@link #assertOnlyBadInput}).
+         */
         String assertBadInput() {
             assertEquals(2, exitCode, () -> "exit code; stderr: " + err);
             assertEquals("", out, "stdout on bad input");
@@ -50,18 +53,44 @@ final class Cli {
             return errors.get(0);
         }
 
+        /** Exit 2, nothing on stdout, and stderr exactly one line, {@code error: ...}. */
+        String assertOnlyBadInput() {
+            assertEquals(2, exitCode, () -> "exit code; stderr: " + err);
+            assertEquals("", out, "stdout on bad input");
+            assertTrue(err.endsWith("\n"), () -> "stderr ends with a newline: " + err);
+            assertEquals(1, errLines().size(), () -> "stderr must be exactly one line: " + err);
+            assertTrue(err.startsWith("error: "), () -> "stderr: " + err);
+            return errLines().get(0);
+        }
+
         void assertOk() {
             assertEquals(0, exitCode, () -> "exit code; stderr: " + err);
         }
     }
 
-    static Result run(String... args) {
+    /**
+     * Runs one command line in-process. {@code System.out} and {@code System.err} are captured
+     * too for the duration (picocli's own warnings and anything else printed directly go
+     * there), so that {@link Result#err} is everything a user would see on stderr. The JVM's
+     * start-up warning about incubator modules cannot appear in-process; the launcher drops it
+     * (scripts/run-java.sh, checked by StderrHygieneTest).
+     */
+    static synchronized Result run(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code;
+        PrintStream systemOut = System.out;
+        PrintStream systemErr = System.err;
         try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
                 PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            code = Main.run(args, o, e);
+            System.setOut(o);
+            System.setErr(e);
+            try {
+                code = Main.run(args, o, e);
+            } finally {
+                System.setOut(systemOut);
+                System.setErr(systemErr);
+            }
         }
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }

@@ -14,9 +14,16 @@ import java.util.function.Consumer;
  * @param numFewshot few-shot examples for multiple choice, or null for the task's value
  * @param seed seed for few-shot draws and synthetic probes, or null for the task's value
  * @param log progress messages (one line each); may be null
+ * @param sparseCache when above 0, the linearized model's sparse cache size C (overrides the adapter's)
  */
 public record EvalOptions(ComputeType computeType, int maxBatchTokens, int context, int stride, Integer numFewshot,
-        Long seed, Consumer<String> log) {
+        Long seed, Consumer<String> log, int sparseCache) {
+
+    /** Without a sparse cache override. */
+    public EvalOptions(ComputeType computeType, int maxBatchTokens, int context, int stride, Integer numFewshot, Long seed,
+            Consumer<String> log) {
+        this(computeType, maxBatchTokens, context, stride, numFewshot, seed, log, 0);
+    }
 
     public static final int DEFAULT_CONTEXT_CAP = 2048;
 
@@ -25,7 +32,11 @@ public record EvalOptions(ComputeType computeType, int maxBatchTokens, int conte
     }
 
     public EvalOptions withLog(Consumer<String> sink) {
-        return new EvalOptions(computeType, maxBatchTokens, context, stride, numFewshot, seed, sink);
+        return new EvalOptions(computeType, maxBatchTokens, context, stride, numFewshot, seed, sink, sparseCache);
+    }
+
+    public EvalOptions withSparseCache(int cacheSize) {
+        return new EvalOptions(computeType, maxBatchTokens, context, stride, numFewshot, seed, log, cacheSize);
     }
 
     void say(String message) {

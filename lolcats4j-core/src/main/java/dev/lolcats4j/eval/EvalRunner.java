@@ -34,6 +34,15 @@ public final class EvalRunner {
 
     private EvalRunner() {}
 
+    /** The base model with its adapter, and the run's sparse cache override, if any. */
+    private static DecoderModel linearized(Path modelDir, Path adapterDir, EvalOptions options) {
+        DecoderModel model = Models.open(modelDir, adapterDir, options.computeType());
+        if (options.sparseCache() > 0) {
+            Adapters.setSparseCache(model, options.sparseCache());
+        }
+        return model;
+    }
+
     /**
      * One model: the base folder with the adapter folder (or one embedded in the model folder).
      * The run is labelled "linearized" when an adapter applies, else "model".
@@ -44,7 +53,7 @@ public final class EvalRunner {
         Map<String, List<TaskResult>> runs = new LinkedHashMap<>();
         try (Tokenizer tokenizer = Tokenizers.forModel(modelDir).orElse(null)) {
             options.say("loading " + modelDir + (adapted ? " with adapter" : ""));
-            DecoderModel model = Models.open(modelDir, adapterDir, options.computeType());
+            DecoderModel model = linearized(modelDir, adapterDir, options);
             runs.put(adapted ? LINEARIZED : MODEL, run(model, Optional.ofNullable(tokenizer), tasks, options));
         }
         return new EvalReport(modelDir, adapterDir, runs);
@@ -68,7 +77,7 @@ public final class EvalRunner {
                 throw new BadInputException(modelDir + ": --compare needs the base folder without an embedded adapter");
             }
             options.say("linearized: " + modelDir + " + " + adapter);
-            runs.put(LINEARIZED, run(Models.open(modelDir, adapter, options.computeType()), tok, tasks, options));
+            runs.put(LINEARIZED, run(linearized(modelDir, adapter, options), tok, tasks, options));
             if (untrained) {
                 options.say("untrained: attention swapped with " + adapter.resolve(AdapterConfigJson.FILE_NAME) + ", fresh init");
                 DecoderModel swapped = ModelLoader.load(modelDir, options.computeType());

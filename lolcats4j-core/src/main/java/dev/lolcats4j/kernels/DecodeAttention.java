@@ -24,8 +24,20 @@ public final class DecodeAttention {
      *
      * @param capacity positions the cache buffers hold
      * @param length cached positions, the new one included
+     * @param window sliding window W: the query sees only the last W positions; 0 = all
      */
-    public record Shape(int batch, int heads, int kvHeads, int d, int capacity, int length) {}
+    public record Shape(int batch, int heads, int kvHeads, int d, int capacity, int length, int window) {
+
+        /** Attention over every cached position. */
+        public Shape(int batch, int heads, int kvHeads, int d, int capacity, int length) {
+            this(batch, heads, kvHeads, d, capacity, length, 0);
+        }
+
+        /** The first cached position the query sees. */
+        int first() {
+            return window > 0 && length > window ? length - window : 0;
+        }
+    }
 
     private DecodeAttention() {}
 
@@ -64,11 +76,12 @@ public final class DecodeAttention {
         int size = s.heads() / s.kvHeads();
         int d = s.d();
         int n = s.length();
+        int first = s.first(); // keys before it are outside the sliding window
         long rowBytes = 4L * d;
         long base = ((long) (b * s.kvHeads() + kvHead) * s.capacity()) * rowBytes;
         int firstRow = b * s.heads() + kvHead * size;
         float[] scores = new float[size * n];
-        for (int start = 0; start < n; start += TILE) {
+        for (int start = first; start < n; start += TILE) {
             int end = Math.min(n, start + TILE);
             for (int g = 0; g < size; g++) {
                 int qOffset = (firstRow + g) * d;
@@ -81,16 +94,16 @@ public final class DecodeAttention {
         }
         for (int g = 0; g < size; g++) {
             float max = Float.NEGATIVE_INFINITY;
-            for (int t = 0; t < n; t++) {
+            for (int t = first; t < n; t++) {
                 max = Math.max(max, scores[g * n + t]);
             }
-            float inverse = 1 / VectorOps.expShifted(scores, g * n, n, max);
-            for (int t = 0; t < n; t++) {
+            float inverse = 1 / VectorOps.expShifted(scores, g * n + first, n - first, max);
+            for (int t = first; t < n; t++) {
                 scores[g * n + t] *= inverse;
             }
             java.util.Arrays.fill(out, (firstRow + g) * d, (firstRow + g + 1) * d, 0f);
         }
-        for (int start = 0; start < n; start += TILE) {
+        for (int start = first; start < n; start += TILE) {
             int end = Math.min(n, start + TILE);
             for (int g = 0; g < size; g++) {
                 addWeightedValues(scores, g * n + start, end - start, values, base + start * rowBytes, d, out, (firstRow + g) * d);

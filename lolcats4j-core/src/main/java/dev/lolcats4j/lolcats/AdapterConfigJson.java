@@ -20,7 +20,7 @@ public final class AdapterConfigJson {
     public static final String FILE_NAME = "lolcats_config.json";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> FIELDS = Set.of("format", "attention", "feature_map", "feature_dim", "window_size",
-            "affine_attention_factors", "feature_map_bias", "softmax_layers", "lora");
+            "affine_attention_factors", "feature_map_bias", "softmax_layers", "lora", "sparse_cache");
     private static final Set<String> LORA_FIELDS = Set.of("rank", "alpha", "dropout", "targets");
 
     private AdapterConfigJson() {}
@@ -103,7 +103,24 @@ public final class AdapterConfigJson {
             }
             lora = new LoraConfig(rank, alpha, dropout, targets);
         }
-        return new AdapterConfig(attention, featureMap, featureDim, window, affine, bias, softmaxLayers, lora);
+        int sparseCache = sparseCache(file, root, attention);
+        return new AdapterConfig(attention, featureMap, featureDim, window, affine, bias, softmaxLayers, lora, sparseCache);
+    }
+
+    /** Optional "sparse_cache": a non-negative integer, above zero only with hybrid_sw. */
+    private static int sparseCache(Path file, JsonNode root, AttentionKind attention) {
+        JsonNode value = root.get("sparse_cache");
+        if (value == null || value.isNull()) {
+            return 0;
+        }
+        if (!value.isIntegralNumber() || !value.canConvertToInt() || value.asInt() < 0) {
+            throw BadInputException.at(file, "sparse_cache", "expected a non-negative integer, found " + value);
+        }
+        if (value.asInt() > 0 && attention != AttentionKind.HYBRID_SW) {
+            throw BadInputException.at(file, "sparse_cache", "a sparse cache needs \"attention\": \"hybrid_sw\", found \""
+                    + attention.configName() + "\"");
+        }
+        return value.asInt();
     }
 
     public static String toJson(AdapterConfig c) {
@@ -117,6 +134,9 @@ public final class AdapterConfigJson {
         root.put("feature_map_bias", c.featureMapBias());
         ArrayNode layers = root.putArray("softmax_layers");
         c.softmaxLayers().forEach(layers::add);
+        if (c.sparseCache() > 0) {
+            root.put("sparse_cache", c.sparseCache()); // absent means 0: older readers still accept the file
+        }
         if (c.lora() == null) {
             root.putNull("lora");
         } else {

@@ -39,7 +39,7 @@ public final class Adapters {
             convertLayer(model.layers().get(i), i, mc, config);
         }
         if (config.lora() != null) {
-            addLora(model, config.lora());
+            addLora(model, config);
         }
     }
 
@@ -59,11 +59,22 @@ public final class Adapters {
     }
 
     /**
-     * Attaches fresh LoRA updates to the target projections: A Kaiming-uniform (as PEFT),
-     * B zero, so the model's outputs do not change until B trains.
+     * Attaches fresh LoRA updates ({@code config.lora()}) to the target projections of every
+     * converted layer: A Kaiming-uniform (as PEFT), B zero, so the model's outputs do not change
+     * until B trains. Layers kept as softmax get none, as in the reference (its finetune config
+     * sets {@code layers_to_ignore} to the softmax layers, which PEFT leaves out through
+     * {@code layers_to_transform}).
      */
-    public static void addLora(DecoderModel model, LoraConfig lora) {
-        for (DecoderLayer layer : model.layers()) {
+    public static void addLora(DecoderModel model, AdapterConfig config) {
+        LoraConfig lora = config.lora();
+        if (lora == null) {
+            throw new IllegalArgumentException("addLora: the adapter config has no LoRA settings");
+        }
+        for (int i = 0; i < model.layers().size(); i++) {
+            if (!config.converts(i)) {
+                continue;
+            }
+            DecoderLayer layer = model.layers().get(i);
             for (String target : lora.targets()) {
                 Projection p = layer.projection(target);
                 double bound = 1.0 / Math.sqrt(p.inFeatures());
@@ -122,6 +133,13 @@ public final class Adapters {
                 for (String target : config.lora().targets()) {
                     Projection proj = model.layers().get(i).projection(target);
                     String p = loraPrefix(i, target);
+                    // Softmax layers carry no LoRA when trained here or by the reference; an
+                    // adapter that has it there anyway (trained with LoRA on every layer) is
+                    // applied as given. Converted layers must have theirs.
+                    if (!config.converts(i) && !source.names().contains(p + ".lora_A.default.weight")
+                            && !source.names().contains(p + ".lora_B.default.weight")) {
+                        continue;
+                    }
                     Tensor a = source.take(p + ".lora_A.default.weight", used, r, proj.inFeatures());
                     Tensor b = source.take(p + ".lora_B.default.weight", used, proj.outFeatures(), r);
                     proj.setLora(new Lora(a, b, config.lora().scale(), config.lora().dropout()));
@@ -134,6 +152,32 @@ public final class Adapters {
             String first = extra.stream().sorted().findFirst().orElseThrow();
             throw BadInputException.at(source.fileOf().apply(first), first,
                     "tensor not used by lolcats_config.json (" + extra.size() + " unused; check attention/lora/softmax_layers)");
+        }
+    }
+
+    /**
+     * Gives every LoLCATs layer a sparse cache of {@code cacheSize} pairs per key/value head (0
+     * removes it), keeping its trained parameters: the cache needs no training.
+     *
+     * @throws BadInputException if the model has no LoLCATs layer or its attention is not hybrid_sw
+     */
+    public static void setSparseCache(DecoderModel model, int cacheSize) {
+        if (cacheSize < 0) {
+            throw new BadInputException("--sparse-cache: expected >= 0 pairs, found " + cacheSize);
+        }
+        int converted = 0;
+        for (DecoderLayer layer : model.layers()) {
+            if (layer.attention() instanceof HybridAttention hybrid) {
+                if (cacheSize > 0 && hybrid.params().kind() != AttentionKind.HYBRID_SW) {
+                    throw new BadInputException("--sparse-cache: needs hybrid_sw attention, the adapter has "
+                            + hybrid.params().kind().configName());
+                }
+                layer.setAttention(hybrid.withSparseCache(cacheSize));
+                converted++;
+            }
+        }
+        if (converted == 0 && cacheSize > 0) {
+            throw new BadInputException("--sparse-cache: the model has no LoLCATs layer (give --adapter DIR)");
         }
     }
 
@@ -189,7 +233,7 @@ public final class Adapters {
 
     private static void install(DecoderLayer layer, AdapterConfig config, FeatureMap fq, FeatureMap fk, Tensor factors, int group) {
         HybridParams params = new HybridParams(config.attention(), config.windowSize(), fq, fk, factors, config.affineAttentionFactors());
-        layer.setAttention(new HybridAttention(params, group));
+        layer.setAttention(new HybridAttention(params, group, config.sparseCache()));
     }
 
     /**

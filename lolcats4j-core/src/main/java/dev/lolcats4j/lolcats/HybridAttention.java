@@ -16,25 +16,56 @@ public final class HybridAttention implements Attention {
 
     private final HybridParams params;
     private final int group;
+    private final int sparseCache;
 
     public HybridAttention(HybridParams params, int group) {
+        this(params, group, 0);
+    }
+
+    /**
+     * @param sparseCache C, the key-value pairs per key/value head kept in softmax after they
+     *     leave the window (0: plain LoLCATs; docs/sparse-cache.md); needs hybrid_sw attention
+     */
+    public HybridAttention(HybridParams params, int group, int sparseCache) {
+        if (sparseCache < 0 || sparseCache > 0 && params.kind() != AttentionKind.HYBRID_SW) {
+            throw new IllegalArgumentException("a sparse cache needs hybrid_sw attention and C >= 0, found "
+                    + params.kind() + " with C = " + sparseCache);
+        }
         this.params = params;
         this.group = group;
+        this.sparseCache = sparseCache;
     }
 
     public HybridParams params() {
         return params;
     }
 
+    /** C, the sparse cache's pairs per key/value head (0 without one). */
+    public int sparseCache() {
+        return sparseCache;
+    }
+
+    /** The same attention (same parameter tensors) with another sparse cache size. */
+    public HybridAttention withSparseCache(int cacheSize) {
+        return new HybridAttention(params, group, cacheSize);
+    }
+
     @Override
     public Tensor forward(Tensor q, Tensor k, Tensor v, AttentionContext context, LayerCache cache) {
-        if (cache == null) {
-            return HybridKernels.chunked(params, q, Heads.expand(k, group), Heads.expand(v, group), context.keyValid());
-        }
         HybridState state = (HybridState) cache;
-        if (state.isEmpty()) {
+        if (state == null || state.isEmpty()) {
+            if (sparseCache > 0) {
+                SparseCacheKernels.Prefill prefill = SparseCacheKernels.prefill(params, sparseCache, group, q, k, v,
+                        context.keyValid(), state != null);
+                if (state != null) {
+                    state.prefill(params, k, v, context.keyValid(), prefill);
+                }
+                return prefill.output();
+            }
             Tensor y = HybridKernels.chunked(params, q, Heads.expand(k, group), Heads.expand(v, group), context.keyValid());
-            state.prefill(params, k, v, context.keyValid());
+            if (state != null) {
+                state.prefill(params, k, v, context.keyValid());
+            }
             return y;
         }
         long n = q.size(2);
@@ -63,6 +94,6 @@ public final class HybridAttention implements Attention {
             case HYBRID_TK -> 2 * params.window();
             case LINEAR -> 0;
         };
-        return new HybridState(capacity, group);
+        return new HybridState(capacity, group, sparseCache);
     }
 }

@@ -37,12 +37,16 @@ final class HybridDecodeStep {
     private final float scale;
 
     /** Per-thread working arrays. */
-    private final class Scratch {
+    final class Scratch {
         final float[] u = new float[featureDim];
         final float[] features = new float[width];
         final float[] numerator = new float[d];
         final float[] scores = new float[Math.max(capacity, 1)];
+        final float[] cacheScores = new float[sparse == null ? 0 : sparse.cacheSize()];
     }
+
+    /** The sparse cache's part of the step, or null without one. */
+    private final SparseCacheDecode sparse;
 
     // The state's buffers: fixed from its prefill on (every update is in place).
     private final MemorySegment s;      // [B, H, Fw, d]
@@ -73,14 +77,50 @@ final class HybridDecodeStep {
         this.gamma = perHead(p.gamma());
         this.lambda = perHead(p.lambda());
         this.scale = (float) (1.0 / Math.sqrt(d));
+        this.sparse = state.cacheSize() == 0 ? null : new SparseCacheDecode(this, state, shape, group);
+    }
+
+    int heads() {
+        return heads;
+    }
+
+    int kvHeads() {
+        return kvHeads;
+    }
+
+    int headDim() {
+        return d;
+    }
+
+    int width() {
+        return width;
+    }
+
+    MemorySegment s() {
+        return s;
+    }
+
+    MemorySegment z() {
+        return z;
+    }
+
+    Scratch newScratch() {
+        return new Scratch();
+    }
+
+    /** phi_k of head h for the vector at {@code offset} of x, into {@code scratch.features}. */
+    float[] keyFeatures(Scratch scratch, int h, float[] x, int offset) {
+        featureMap(scratch, kindK, weightK, biasK, h, x, offset);
+        return scratch.features;
     }
 
     /**
      * One step for the whole batch: q [B, H, d], k and v [B, Hkv, d] of the new token, out
      * [B, H, d]. With a window, {@code evict} says whether buffer slot {@code slot} holds a key
-     * to fold into S and z before the new one takes its place.
+     * to fold into S and z (or, with a sparse cache, to compete for it) before the new one takes
+     * its place; {@code blockStart} says the token starts a block of W positions (sparse cache).
      */
-    void step(float[] q, float[] k, float[] v, float[] out, int batch, int slot, boolean evict) {
+    void step(float[] q, float[] k, float[] v, float[] out, int batch, int slot, boolean evict, boolean blockStart) {
         // Keys that move into S: the evicted slot's (gathered before it is overwritten), or,
         // without a window, the new token's own.
         float[] foldKeys = k;
@@ -107,6 +147,16 @@ final class HybridDecodeStep {
         }
         float[] fk = foldKeys;
         float[] fv = foldValues;
+        if (sparse != null) {
+            sparse.step(fk, fv, foldWeights, batch, blockStart);  // the leaving pairs compete for the cache
+            Parallel.rows(batch * heads, 1, (from, to) -> {
+                Scratch scratch = new Scratch();
+                for (int row = from; row < to; row++) {
+                    attend(scratch, row / heads, row % heads, q, out);
+                }
+            });
+            return;
+        }
         // Heads are independent from here on: each owns its rows of S and z.
         Parallel.rows(batch * heads, 1, (from, to) -> {
             Scratch scratch = new Scratch();
@@ -160,8 +210,8 @@ final class HybridDecodeStep {
     }
 
     /**
-     * Softmax over the valid buffer slots, weighted by gamma: adds sum_j a_j v_j to the
-     * numerator and returns sum_j a_j.
+     * Softmax over the valid buffer slots (and the sparse cache's valid slots, under one max),
+     * weighted by gamma: adds sum_j a_j v_j to the numerator and returns sum_j a_j.
      */
     private float window(Scratch scratch, int b, int g, float[] q, int qOffset, float weight) {
         float[] scores = scratch.scores;
@@ -175,6 +225,9 @@ final class HybridDecodeStep {
             scores[j] = VectorOps.dot(keys, 4L * (base + j) * d, q, qOffset, d) * scale;
             max = Math.max(max, scores[j]);
         }
+        if (sparse != null) {
+            max = Math.max(max, sparse.scores(b, g, q, qOffset, scale, scratch.cacheScores));
+        }
         VectorOps.expShifted(scores, 0, capacity, max);
         float sum = 0;
         for (int j = 0; j < capacity; j++) {
@@ -183,6 +236,9 @@ final class HybridDecodeStep {
                 VectorOps.axpy(a, values, 4L * (base + j) * d, scratch.numerator, 0, d);
                 sum += a;
             }
+        }
+        if (sparse != null) {
+            sum += sparse.accumulate(b, g, max, weight, scratch.cacheScores, scratch.numerator);
         }
         return sum;
     }

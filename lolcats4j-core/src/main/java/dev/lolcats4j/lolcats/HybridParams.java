@@ -16,6 +16,25 @@ public record HybridParams(AttentionKind kind, int window, FeatureMap featureQ, 
     /** logit(0.1): the reference's initial window factor. */
     public static final double INITIAL_WINDOW_LOGIT = -2.1972245773362196;
 
+    /**
+     * What trains when this layer's attention trains: both feature maps' weights, their biases
+     * when present, and the window factors. Stage 1 and stage 2's {@code --train-feature-maps}
+     * both use this list, so they can never disagree.
+     */
+    public java.util.List<Tensor> trainableTensors() {
+        java.util.List<Tensor> out = new java.util.ArrayList<>();
+        out.add(featureQ.weight());
+        out.add(featureK.weight());
+        if (featureQ.bias() != null) {
+            out.add(featureQ.bias());
+        }
+        if (featureK.bias() != null) {
+            out.add(featureK.bias());
+        }
+        out.add(windowFactors);
+        return out;
+    }
+
     public int heads() {
         return (int) windowFactors.size(1);
     }

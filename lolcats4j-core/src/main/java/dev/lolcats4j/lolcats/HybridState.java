@@ -11,12 +11,24 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * Constant-size decode state of one hybrid layer: float32 S (Fw x d) and z (Fw) per head for
  * keys that have left the window, plus a ring buffer of the last {@code capacity} post-RoPE
- * keys and values (grouped-query heads, not expanded) with a validity flag per slot.
+ * keys and values (grouped-query heads, not expanded) with a validity flag per slot. With a
+ * sparse cache of C pairs, keys leaving the window compete for the cache (per key/value head)
+ * and only the losers are folded into S and z (docs/sparse-cache.md).
  */
 public final class HybridState implements LayerCache {
 
     private final int capacity;
     private final int group;
+    private final int cacheSize;
+    Tensor cacheKeys;   // [B, Hkv, C, d] when cacheSize > 0
+    Tensor cacheValues; // [B, Hkv, C, d]
+    Tensor cacheValid;  // [B, Hkv, C] float (1 a real pair, 0 an empty slot)
+    Tensor errorS;      // [B, H, Fw, d]: S and z at the start of the current block of W positions,
+    Tensor errorZ;      // which self-recall errors are measured against
+    /** Positions seen (padding included): blocks of W positions start where it is a multiple of W. */
+    long position;
+    /** Bumped by every libtorch step that changes the cache, so the Java step re-reads it. */
+    long cacheVersion;
     Tensor s;        // [B, H, Fw, d]
     Tensor z;        // [B, H, Fw]
     Tensor keys;     // [B, Hkv, capacity, d]
@@ -30,8 +42,17 @@ public final class HybridState implements LayerCache {
     private boolean validCheckedResult;
 
     HybridState(int capacity, int group) {
+        this(capacity, group, 0);
+    }
+
+    HybridState(int capacity, int group, int cacheSize) {
         this.capacity = capacity;
         this.group = group;
+        this.cacheSize = cacheSize;
+    }
+
+    int cacheSize() {
+        return cacheSize;
     }
 
     boolean isEmpty() {
@@ -43,6 +64,16 @@ public final class HybridState implements LayerCache {
      * {@code capacity} keys go to the buffer, every earlier one into S and z.
      */
     void prefill(HybridParams p, Tensor k, Tensor v, Tensor keyValid) {
+        prefill(p, k, v, keyValid, null);
+    }
+
+    /**
+     * As {@link #prefill(HybridParams, Tensor, Tensor, Tensor)}, but with a sparse cache the keys
+     * older than the window are not folded here: S, z, the cache and the block-start state come
+     * from the block-wise prefill.
+     */
+    void prefill(HybridParams p, Tensor k, Tensor v, Tensor keyValid, SparseCacheKernels.Prefill sparse) {
+        SparseCacheKernels.Memory memory = sparse == null ? null : sparse.memory();
         long b = k.size(0);
         long hkv = k.size(1);
         long n = k.size(2);
@@ -58,7 +89,16 @@ public final class HybridState implements LayerCache {
         values = Tensors.keep(Tensors.zeros(type, b, hkv, Math.max(capacity, 1), d));
         valid = Tensors.keep(Tensors.zeros(type, b, Math.max(capacity, 1)));
         long folded = Math.max(0, n - capacity);
-        if (folded > 0) {
+        if (memory != null) {
+            s.copy_(memory.s());
+            z.copy_(memory.z());
+            cacheKeys = Tensors.keep(memory.cacheKeys().clone());
+            cacheValues = Tensors.keep(memory.cacheValues().clone());
+            cacheValid = Tensors.keep(memory.cacheValid().clone());
+            errorS = Tensors.keep(sparse.blockStartS().clone());
+            errorZ = Tensors.keep(sparse.blockStartZ().clone());
+            cacheVersion++;
+        } else if (folded > 0) {
             fold(p, k.narrow(2, 0, folded), v.narrow(2, 0, folded), validF.narrow(1, 0, folded));
         }
         long kept = n - folded;
@@ -69,6 +109,7 @@ public final class HybridState implements LayerCache {
         }
         filled = kept;
         next = kept % Math.max(capacity, 1);
+        position = n;
         decoder = null; // new buffers
     }
 
@@ -80,15 +121,41 @@ public final class HybridState implements LayerCache {
     }
 
     /**
+     * The pair leaving the window ([B, Hkv, 1, d], validity [B, 1]) competes with the cache: the
+     * pair with the smallest self-recall error is folded into S and z, the others stay cached.
+     */
+    private void compete(HybridParams p, Tensor k, Tensor v, Tensor leavingValid) {
+        long b = k.size(0);
+        long hkv = k.size(1);
+        SparseCacheKernels.Memory after = SparseCacheKernels.compete(p, group,
+                new SparseCacheKernels.Memory(cacheKeys, cacheValues, cacheValid, s, z), k, v,
+                leavingValid.view(b, 1, 1).expand(new long[] {b, hkv, 1}), errorS, errorZ);
+        cacheKeys.copy_(after.cacheKeys());
+        cacheValues.copy_(after.cacheValues());
+        cacheValid.copy_(after.cacheValid());
+        s.copy_(after.s());
+        z.copy_(after.z());
+        cacheVersion++;
+    }
+
+    /**
      * One decode step for a single new token per sequence: q [B, H, 1, d], k and v
      * [B, Hkv, 1, d]. Returns y [B, H, 1, d].
      */
     Tensor step(HybridParams p, Tensor q, Tensor k, Tensor v) {
         long b = q.size(0);
+        if (cacheSize > 0 && position % capacity == 0) {
+            errorS.copy_(s); // a new block: errors are measured against the state as it is now
+            errorZ.copy_(z);
+            cacheVersion++;
+        }
+        position++;
         if (capacity == 0) {
             fold(p, k, v, Tensors.ones(q.scalar_type(), b, 1));
         } else {
-            if (filled == capacity) {
+            if (filled == capacity && cacheSize > 0) {
+                compete(p, keys.narrow(2, next, 1), values.narrow(2, next, 1), valid.narrow(1, next, 1));
+            } else if (filled == capacity) {
                 fold(p, keys.narrow(2, next, 1), values.narrow(2, next, 1), valid.narrow(1, next, 1));
             } else {
                 filled++;
@@ -115,14 +182,24 @@ public final class HybridState implements LayerCache {
         long hkv = keys.size(1);
         long d = q.size(3);
         Tensor grouped = q.view(b, hkv, group, d).mul(Tensors.scalar(1.0 / Math.sqrt(d)));
-        Tensor scores = grouped.matmul(keys.transpose(2, 3));                  // [B, Hkv, g, W]
+        Tensor softmaxKeys = keys;
+        Tensor softmaxValues = values;
         Tensor mask = valid.view(b, 1, 1, capacity);
-        if (filled < capacity || !allValid()) {
+        boolean masked = filled < capacity || !allValid();
+        if (cacheSize > 0) {
+            // The cache joins the window's softmax: one max, one gamma.
+            softmaxKeys = Tensors.cat(2, keys, cacheKeys);
+            softmaxValues = Tensors.cat(2, values, cacheValues);
+            mask = Tensors.cat(3, mask.expand(new long[] {b, hkv, 1, capacity}), cacheValid.view(b, hkv, 1, cacheSize));
+            masked = true;
+        }
+        Tensor scores = grouped.matmul(softmaxKeys.transpose(2, 3));           // [B, Hkv, g, W (+ C)]
+        if (masked) {
             scores = scores.masked_fill(mask.eq(Tensors.scalar(0)), Tensors.scalar(-1e30));
         }
         Tensor a = scores.sub(scores.amax(new long[] {-1}, true)).exp().mul(mask)
                 .mul(factors[0].view(1, hkv, group, 1));
-        numerator = numerator.add(a.matmul(values).view(b, hkv * group, 1, d));
+        numerator = numerator.add(a.matmul(softmaxValues).view(b, hkv * group, 1, d));
         denominator = denominator.add(a.sum(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional())
                 .view(b, hkv * group, 1, 1));
         return numerator.div(denominator);
@@ -140,16 +217,20 @@ public final class HybridState implements LayerCache {
             if (s == null || !TensorMemory.isFloats(s) || !TensorMemory.isFloats(z) || !TensorMemory.isFloats(keys)
                     || !TensorMemory.isFloats(values) || !TensorMemory.isFloats(valid)
                     || !TensorMemory.isFloats(p.featureQ().weight()) || !TensorMemory.isFloats(p.featureK().weight())
-                    || p.featureQ().featureDim() != p.featureK().featureDim()) {
+                    || p.featureQ().featureDim() != p.featureK().featureDim()
+                    || cacheSize > 0 && (!TensorMemory.isFloats(cacheKeys) || !TensorMemory.isFloats(cacheValues)
+                            || !TensorMemory.isFloats(cacheValid) || !TensorMemory.isFloats(errorS))) {
                 return false; // not prefilled yet, or float64 (tests), or an unusual layout
             }
             decoder = new HybridDecodeStep(this, p, shape, capacity, group);
         }
+        boolean blockStart = cacheSize > 0 && position % capacity == 0;
+        position++;
         if (capacity == 0) {
-            decoder.step(q, k, v, out, shape.batch(), 0, false);
+            decoder.step(q, k, v, out, shape.batch(), 0, false, false);
         } else {
             boolean full = filled == capacity;
-            decoder.step(q, k, v, out, shape.batch(), (int) next, full);
+            decoder.step(q, k, v, out, shape.batch(), (int) next, full, blockStart);
             if (!full) {
                 filled++;
             }
@@ -173,7 +254,9 @@ public final class HybridState implements LayerCache {
         if (s == null) {
             return 0;
         }
-        return (s.numel() + z.numel() + keys.numel() + values.numel() + valid.numel()) * 4;
+        long cache = cacheKeys == null ? 0
+                : cacheKeys.numel() + cacheValues.numel() + cacheValid.numel() + errorS.numel() + errorZ.numel();
+        return (s.numel() + z.numel() + keys.numel() + values.numel() + valid.numel() + cache) * 4;
     }
 
 }

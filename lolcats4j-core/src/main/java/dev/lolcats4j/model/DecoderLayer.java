@@ -15,11 +15,14 @@ public final class DecoderLayer {
     final Projection q, k, v, o;
     final Projection gate, up, down;
     private final ModelConfig config;
+    private final int slidingWindow;
     private Attention attention;
 
-    DecoderLayer(ModelConfig config, Tensor inputNorm, Tensor postNorm, Projection q, Projection k, Projection v,
+    /** @param index this layer's position in the model (which decides its sliding window, if any) */
+    DecoderLayer(ModelConfig config, int index, Tensor inputNorm, Tensor postNorm, Projection q, Projection k, Projection v,
             Projection o, Projection gate, Projection up, Projection down) {
         this.config = config;
+        this.slidingWindow = config.slidingWindow(index);
         this.inputNorm = inputNorm;
         this.postNorm = postNorm;
         this.q = q;
@@ -81,7 +84,17 @@ public final class DecoderLayer {
      */
     public SoftmaxAttention softmaxAttention() {
         boolean bf16 = Tensors.same(q.matmulScalarType(), Tensors.BF16);
-        return new SoftmaxAttention(config.groupSize(), bf16 ? Tensors.BF16 : Tensors.F32);
+        return softmaxAttention(bf16 ? Tensors.BF16 : Tensors.F32);
+    }
+
+    /** This layer's softmax attention (its sliding window included) computed in {@code computeType}. */
+    public SoftmaxAttention softmaxAttention(org.bytedeco.pytorch.global.torch.ScalarType computeType) {
+        return new SoftmaxAttention(config.groupSize(), computeType, slidingWindow);
+    }
+
+    /** The softmax window of this layer from config.json, or 0 for full attention. */
+    public int slidingWindow() {
+        return slidingWindow;
     }
 
     public Attention attention() {

@@ -59,12 +59,14 @@ public final class ModelConfigReader {
         }
         boolean qwen = type.equals("qwen2");
         boolean bias = qwen || root.path("attention_bias").asBoolean(false);
+        int numLayers = positiveInt(file, root, "num_hidden_layers");
+        int[] window = slidingWindow(file, root, type);
         return new ModelConfig(
                 type,
                 positiveInt(file, root, "vocab_size"),
                 hidden,
                 positiveInt(file, root, "intermediate_size"),
-                positiveInt(file, root, "num_hidden_layers"),
+                numLayers,
                 heads,
                 kvHeads,
                 headDim,
@@ -77,7 +79,47 @@ public final class ModelConfigReader {
                 root.path("mlp_bias").asBoolean(false),
                 root.path("bos_token_id").asInt(1),
                 eosIds(file, root.get("eos_token_id")),
-                root.path("max_position_embeddings").asInt(4096));
+                root.path("max_position_embeddings").asInt(4096),
+                window[0],
+                window[1]);
+    }
+
+    /**
+     * {window, first windowed layer} as Hugging Face reads them. Mistral: {@code sliding_window}
+     * (null or absent = full attention) in every layer. Qwen2: only with
+     * {@code use_sliding_window} true, {@code sliding_window} (default 4096) in the layers from
+     * {@code max_window_layers} (default 28) on. Llama has no sliding window.
+     */
+    private static int[] slidingWindow(Path file, JsonNode root, String type) {
+        switch (type) {
+            case "mistral": {
+                if (!root.hasNonNull("sliding_window")) {
+                    return new int[] {0, 0};
+                }
+                return new int[] {positiveInt(file, root, "sliding_window"), 0};
+            }
+            case "qwen2": {
+                JsonNode use = root.get("use_sliding_window");
+                if (use != null && !use.isNull() && !use.isBoolean()) {
+                    throw BadInputException.at(file, "use_sliding_window", "expected true or false, found " + use);
+                }
+                if (use == null || !use.asBoolean()) {
+                    return new int[] {0, 0};
+                }
+                int window = root.hasNonNull("sliding_window") ? positiveInt(file, root, "sliding_window") : 4096;
+                int first = 28;
+                if (root.hasNonNull("max_window_layers")) {
+                    JsonNode n = root.get("max_window_layers");
+                    if (!n.isIntegralNumber() || n.asLong() < 0 || n.asLong() > Integer.MAX_VALUE) {
+                        throw BadInputException.at(file, "max_window_layers", "expected an integer >= 0, found " + n);
+                    }
+                    first = n.asInt();
+                }
+                return new int[] {window, first};
+            }
+            default:
+                return new int[] {0, 0};
+        }
     }
 
     private static RopeScaling ropeScaling(Path file, JsonNode node) {

@@ -25,7 +25,7 @@ public final class ModelFactory {
         Tensor embed = normal(computeType, config.vocabSize(), hidden);
         List<DecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < config.numLayers(); i++) {
-            layers.add(new DecoderLayer(config,
+            layers.add(new DecoderLayer(config, i,
                     Tensors.ones(Tensors.F32, hidden),
                     Tensors.ones(Tensors.F32, hidden),
                     projection(computeType, qWidth, hidden, config.attentionBias()),

@@ -115,7 +115,7 @@ public final class ModelLoader {
             int qWidth = config.numHeads() * config.headDim();
             int kvWidth = config.numKvHeads() * config.headDim();
             String p = "model.layers." + i + ".";
-            return new DecoderLayer(config,
+            return new DecoderLayer(config, i,
                         vector(p + "input_layernorm.weight", hidden),
                         vector(p + "post_attention_layernorm.weight", hidden),
                         projection(p + "self_attn.q_proj", qWidth, hidden, config.attentionBias()),

@@ -99,6 +99,19 @@ public final class ModelWriter {
             }
         }
         root.put("max_position_embeddings", c.maxPositionEmbeddings());
+        if (c.slidingWindow() > 0) {
+            // Hugging Face's fields for each family (see ModelConfigReader).
+            if (c.modelType().equals("qwen2")) {
+                root.put("use_sliding_window", true);
+                root.put("sliding_window", c.slidingWindow());
+                root.put("max_window_layers", c.firstSlidingLayer());
+            } else if (c.modelType().equals("mistral") && c.firstSlidingLayer() == 0) {
+                root.put("sliding_window", c.slidingWindow());
+            } else {
+                throw new IllegalArgumentException(c.modelType() + " has no config.json field for a sliding window from layer "
+                        + c.firstSlidingLayer());
+            }
+        }
         root.put("tie_word_embeddings", c.tieWordEmbeddings());
         root.put("attention_bias", c.oProjBias());
         root.put("mlp_bias", c.mlpBias());

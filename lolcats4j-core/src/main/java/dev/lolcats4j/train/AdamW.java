@@ -21,8 +21,21 @@ public final class AdamW {
     private final double weightDecay;
     private long steps;
 
+    private final boolean[] decays;
+
+    /** Every parameter decayed. */
     public AdamW(List<Tensor> parameters, double beta1, double beta2, double eps, double weightDecay) {
+        this(parameters, p -> true, beta1, beta2, eps, weightDecay);
+    }
+
+    /** @param decays which parameters weight decay applies to (the others get plain Adam updates) */
+    public AdamW(List<Tensor> parameters, java.util.function.Predicate<Tensor> decays, double beta1, double beta2, double eps,
+            double weightDecay) {
         this.parameters = List.copyOf(parameters);
+        this.decays = new boolean[parameters.size()];
+        for (int i = 0; i < this.decays.length; i++) {
+            this.decays[i] = decays.test(parameters.get(i));
+        }
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.eps = eps;
@@ -52,7 +65,7 @@ public final class AdamW {
                 v.mul_(Tensors.scalar(beta2)).addcmul_(grad, grad, Tensors.scalar(1 - beta2));
                 Tensor denominator = v.div(Tensors.scalar(correction2)).sqrt().add(Tensors.scalar(eps));
                 Tensor update = m.div(Tensors.scalar(correction1)).div(denominator);
-                if (weightDecay != 0) {
+                if (weightDecay != 0 && decays[i]) {
                     p.mul_(Tensors.scalar(1 - lr * weightDecay));
                 }
                 p.sub_(update.mul(Tensors.scalar(lr)).to(p.scalar_type()));

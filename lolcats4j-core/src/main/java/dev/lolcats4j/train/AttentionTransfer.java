@@ -3,14 +3,12 @@ package dev.lolcats4j.train;
 import dev.lolcats4j.lolcats.AdapterConfig;
 import dev.lolcats4j.lolcats.Adapters;
 import dev.lolcats4j.lolcats.HybridAttention;
-import dev.lolcats4j.lolcats.HybridParams;
 import dev.lolcats4j.model.AttentionContext;
 import dev.lolcats4j.model.DecoderLayer;
 import dev.lolcats4j.model.DecoderModel;
 import dev.lolcats4j.model.LayerBlock;
 import dev.lolcats4j.model.ModelConfig;
 import dev.lolcats4j.model.Rope;
-import dev.lolcats4j.model.SoftmaxAttention;
 import dev.lolcats4j.torch.Tensors;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,7 +35,6 @@ public final class AttentionTransfer implements Objective {
     private final Function<Batch, Tensor> inputs;
     private final Consumer<Path> saver;
     private final AdapterConfig config;
-    private final SoftmaxAttention teacher;
     private final double attentionXent;
     private final List<Tensor> parameters = new ArrayList<>();
 
@@ -76,17 +73,9 @@ public final class AttentionTransfer implements Objective {
         this.saver = saver;
         this.config = config;
         this.attentionXent = attentionXent;
-        this.teacher = teacher(modelConfig);
         for (DecoderLayer layer : layers) {
             if (layer.attention() instanceof HybridAttention hybrid) {
-                HybridParams p = hybrid.params();
-                parameters.add(p.featureQ().weight());
-                parameters.add(p.featureK().weight());
-                if (p.featureQ().bias() != null) {
-                    parameters.add(p.featureQ().bias());
-                    parameters.add(p.featureK().bias());
-                }
-                parameters.add(p.windowFactors());
+                parameters.addAll(hybrid.params().trainableTensors());
             }
         }
         parameters.forEach(t -> t.set_requires_grad(true));
@@ -158,14 +147,15 @@ public final class AttentionTransfer implements Objective {
         Tensor target;
         try (NoGradGuard noGrad = new NoGradGuard()) {
             qkv = layer.queryKeyValue(x, cosSin);
-            target = teacher.forward(qkv[0], qkv[1], qkv[2], context, null);
+            // The teacher is the layer's own softmax attention (its sliding window, if any), in float32.
+            target = layer.softmaxAttention(Tensors.F32).forward(qkv[0], qkv[1], qkv[2], context, null);
         }
         if (layer.attention() instanceof HybridAttention hybrid) {
             Tensor student = hybrid.forward(qkv[0], qkv[1], qkv[2], context, null);
             Tensor loss = student.sub(target).pow(Tensors.scalar(2)).mean();
             if (attentionXent > 0) {
                 // Scaled so that, after the 1000 x MSE scaling below, the term weighs attentionXent.
-                loss = loss.add(attentionCrossEntropy(hybrid, qkv).mul(Tensors.scalar(attentionXent / MSE_SCALE)));
+                loss = loss.add(attentionCrossEntropy(hybrid, qkv, layer.slidingWindow()).mul(Tensors.scalar(attentionXent / MSE_SCALE)));
             }
             onLayerLoss.accept(loss);
         }
@@ -175,7 +165,7 @@ public final class AttentionTransfer implements Objective {
     }
 
     /** Mean over rows of -sum_j softmax_teacher(i, j) log hybrid(i, j). */
-    private Tensor attentionCrossEntropy(HybridAttention hybrid, Tensor[] qkv) {
+    private Tensor attentionCrossEntropy(HybridAttention hybrid, Tensor[] qkv, int window) {
         int group = modelConfig.groupSize();
         Tensor k = dev.lolcats4j.model.Heads.expand(qkv[1], group);
         Tensor teacherRows;
@@ -183,6 +173,10 @@ public final class AttentionTransfer implements Objective {
             long n = qkv[0].size(2);
             Tensor scores = qkv[0].matmul(k.transpose(2, 3)).mul(Tensors.scalar(1.0 / Math.sqrt(qkv[0].size(3))));
             Tensor future = Tensors.ones(Tensors.F32, n, n).triu(1).gt(Tensors.scalar(0.5));
+            if (window > 0) {
+                // Keys W or more positions back are outside the teacher's sliding window.
+                future = future.logical_or(Tensors.ones(Tensors.F32, n, n).tril(-window).gt(Tensors.scalar(0.5)));
+            }
             teacherRows = scores.masked_fill(future, Tensors.scalar(Double.NEGATIVE_INFINITY)).softmax(-1);
         }
         Tensor studentRows = dev.lolcats4j.lolcats.HybridKernels.attentionWeights(hybrid.params(), qkv[0], k, null);
@@ -195,19 +189,16 @@ public final class AttentionTransfer implements Objective {
         saver.accept(dir);
     }
 
-    /** The softmax attention stage 1 matches (float32 softmax), also used to fill the hidden-state cache. */
-    public static SoftmaxAttention teacher(ModelConfig config) {
-        return new SoftmaxAttention(config.groupSize());
-    }
-
     /**
      * The frozen teacher's output of one layer, computed exactly as stage 1 computes the
-     * stream it passes on: q, k, v, float32 softmax attention, then o_proj and the MLP.
+     * stream it passes on (q, k, v, the layer's own softmax attention in float32, then o_proj
+     * and the MLP); also what fills the hidden-state cache.
      */
-    public static Tensor teacherLayer(DecoderLayer layer, SoftmaxAttention teacher, Tensor x, Tensor[] cosSin) {
+    public static Tensor teacherLayer(DecoderLayer layer, Tensor x, Tensor[] cosSin) {
         try (NoGradGuard noGrad = new NoGradGuard()) {
             Tensor[] qkv = layer.queryKeyValue(x, cosSin);
-            return layer.finish(x, teacher.forward(qkv[0], qkv[1], qkv[2], AttentionContext.unpadded(), null));
+            Tensor target = layer.softmaxAttention(Tensors.F32).forward(qkv[0], qkv[1], qkv[2], AttentionContext.unpadded(), null);
+            return layer.finish(x, target);
         }
     }
 }

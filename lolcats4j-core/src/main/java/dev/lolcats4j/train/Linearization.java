@@ -124,7 +124,7 @@ public final class Linearization {
             }
             AdapterConfig withLora = conversion.withLora(o.lora());
             torch.manual_seed(o.seed() + 1);
-            Adapters.addLora(model, o.lora());
+            Adapters.addLora(model, withLora);
             int steps = o.loraSteps() != null ? o.loraSteps() : defaultSteps(data, o.batch(), 1);
             listener.message(String.format(Locale.ROOT, "[stage 2] %d steps of %d sequences x %d tokens, lr %.1e",
                     steps, o.batch(), data.train().get(0).tokens().length - 1, o.loraLr()));

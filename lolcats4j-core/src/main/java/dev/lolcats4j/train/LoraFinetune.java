@@ -23,13 +23,15 @@ public final class LoraFinetune extends NextTokenObjective {
         this.config = config;
         for (DecoderLayer layer : model.layers()) {
             for (String target : config.lora().targets()) {
+                // Layers kept as softmax have no LoRA unless a loaded adapter brought some.
                 Lora lora = layer.projection(target).lora();
-                parameters.add(lora.a());
-                parameters.add(lora.b());
+                if (lora != null) {
+                    parameters.add(lora.a());
+                    parameters.add(lora.b());
+                }
             }
             if (layer.attention() instanceof HybridAttention hybrid) {
-                List<Tensor> maps = List.of(hybrid.params().featureQ().weight(), hybrid.params().featureK().weight(),
-                        hybrid.params().windowFactors());
+                List<Tensor> maps = hybrid.params().trainableTensors();
                 if (trainFeatureMaps) {
                     parameters.addAll(maps);
                 } else {

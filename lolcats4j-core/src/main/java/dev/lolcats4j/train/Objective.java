@@ -10,6 +10,15 @@ public interface Objective {
     /** Trainable leaf tensors (requires_grad set). */
     List<Tensor> parameters();
 
+    /**
+     * Whether AdamW's weight decay applies to this trainable tensor (default: yes). Pretraining
+     * exempts norm weights and biases, as common practice does: decaying a norm's gain towards
+     * 0 only fights the loss.
+     */
+    default boolean decays(Tensor parameter) {
+        return true;
+    }
+
     /** Forward and backward of one micro-batch; the loss is multiplied by {@code scale} before backward. Returns the unscaled loss. */
     double trainStep(Batch batch, double scale);
 

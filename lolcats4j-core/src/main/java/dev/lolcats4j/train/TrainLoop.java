@@ -65,7 +65,7 @@ public final class TrainLoop {
         this.config = config;
         this.out = out;
         this.listener = listener;
-        this.optimizer = new AdamW(objective.parameters(), 0.9, 0.999, 1e-8, config.weightDecay());
+        this.optimizer = new AdamW(objective.parameters(), objective::decays, 0.9, 0.999, 1e-8, config.weightDecay());
         this.learningRate = config.learningRate();
         this.metrics = new Metrics(out.resolve("metrics.csv"));
     }

@@ -18,7 +18,6 @@ import dev.lolcats4j.model.DecoderModel;
 import dev.lolcats4j.model.ModelConfig;
 import dev.lolcats4j.model.ModelConfigReader;
 import dev.lolcats4j.model.ModelLoader;
-import dev.lolcats4j.model.SoftmaxAttention;
 import dev.lolcats4j.torch.Tensors;
 import dev.lolcats4j.train.AttentionTransfer;
 import java.io.IOException;
@@ -388,7 +387,6 @@ public final class HiddenStateCache {
         for (int b : boundaries) {
             buffers.put(b, ByteBuffer.allocate(Math.toIntExact(2L * sequences.size() * n * d)).order(ByteOrder.LITTLE_ENDIAN));
         }
-        SoftmaxAttention teacher = AttentionTransfer.teacher(config);
         for (int from = 0; from < sequences.size(); from += SEQUENCES_PER_FORWARD) {
             int count = Math.min(SEQUENCES_PER_FORWARD, sequences.size() - from);
             try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
@@ -411,7 +409,7 @@ public final class HiddenStateCache {
                     if (layer < last) {
                         PointerScope outer = PointerScope.getInnerScope();
                         try (PointerScope layerScope = new PointerScope()) {
-                            x = Tensors.handOver(AttentionTransfer.teacherLayer(model.layers().get(layer), teacher, x, cosSin), outer);
+                            x = Tensors.handOver(AttentionTransfer.teacherLayer(model.layers().get(layer), x, cosSin), outer);
                         }
                     }
                 }
