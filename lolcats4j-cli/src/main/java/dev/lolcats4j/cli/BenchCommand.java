@@ -61,17 +61,17 @@ public final class BenchCommand implements Callable<Integer> {
             description = "serve: concurrent streaming sessions per round (default: ${DEFAULT-VALUE}).")
     int[] sessions;
 
-    @Option(names = "--prompt-tokens", defaultValue = "2048", paramLabel = "N", description = "serve: prompt tokens per session (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--prompt-tokens", converter = Flags.Positive.class, defaultValue = "2048", paramLabel = "N", description = "serve: prompt tokens per session (default: ${DEFAULT-VALUE}).")
     int promptTokens;
 
-    @Option(names = "--new-tokens", defaultValue = "64", paramLabel = "N", description = "serve: max_tokens per session (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--new-tokens", converter = Flags.Positive.class, defaultValue = "64", paramLabel = "N", description = "serve: max_tokens per session (default: ${DEFAULT-VALUE}).")
     int newTokens;
 
     @Option(names = "--models", defaultValue = "lolcats,softmax", split = ",", paramLabel = "KIND,...",
             description = "serve: lolcats and/or softmax (default: ${DEFAULT-VALUE}).")
     java.util.List<String> kinds;
 
-    @Option(names = "--round-timeout", defaultValue = "900", paramLabel = "S", description = "serve: seconds before a round's clients give up (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--round-timeout", converter = Flags.Positive.class, defaultValue = "900", paramLabel = "S", description = "serve: seconds before a round's clients give up (default: ${DEFAULT-VALUE}).")
     int roundTimeout;
 
     @Option(names = "--config", paramLabel = "F", description = "bench train: the model shape from a Hugging Face config.json (file or folder).")

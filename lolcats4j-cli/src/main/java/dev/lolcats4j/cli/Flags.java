@@ -58,6 +58,13 @@ final class Flags {
         }
     }
 
+    /** A TCP port; 0 lets the system pick a free one. */
+    static final class Port extends IntRange {
+        Port() {
+            super(0, 65535, "a port");
+        }
+    }
+
     /** A count that may be zero: warmup steps, few-shot examples. */
     static final class NonNegative extends IntRange {
         NonNegative() {

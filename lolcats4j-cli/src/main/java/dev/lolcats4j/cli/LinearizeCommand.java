@@ -152,7 +152,7 @@ public final class LinearizeCommand implements Callable<Integer> {
     @Option(names = "--seed", converter = Flags.Seed.class, defaultValue = "42", description = "Seed for initialisation (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--blockwise", paramLabel = "K",
+    @Option(names = "--blockwise", converter = Flags.Positive.class, paramLabel = "K",
             description = "Block-wise stage 1: train blocks of K layers independently from cached teacher hidden states "
                     + "(needs memory for K layers, not the whole model). Default: joint stage 1.")
     Integer blockwise;
@@ -171,7 +171,7 @@ public final class LinearizeCommand implements Callable<Integer> {
                     + "An existing cache of the same model and data is reused.")
     Path cache;
 
-    @Option(names = "--parallel-blocks", defaultValue = "1", paramLabel = "N",
+    @Option(names = "--parallel-blocks", converter = Flags.Positive.class, defaultValue = "1", paramLabel = "N",
             description = "Blocks trained at once by the local runner (default: ${DEFAULT-VALUE}).")
     int parallelBlocks;
 

@@ -31,14 +31,14 @@ final class ServeCommand implements Callable<Integer> {
             description = "Address to bind (default: ${DEFAULT-VALUE}, this machine only).")
     String host;
 
-    @Option(names = "--port", defaultValue = "8080", paramLabel = "N", description = "TCP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--port", converter = Flags.Port.class, defaultValue = "8080", paramLabel = "N", description = "TCP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--max-sessions", defaultValue = "16", paramLabel = "N",
+    @Option(names = "--max-sessions", converter = Flags.Positive.class, defaultValue = "16", paramLabel = "N",
             description = "Requests admitted at once, decoding or waiting for a place in the batch; more get 429 (default: ${DEFAULT-VALUE}).")
     int maxSessions;
 
-    @Option(names = "--max-batch", paramLabel = "N",
+    @Option(names = "--max-batch", converter = Flags.Positive.class, paramLabel = "N",
             description = "Sequences decoded together in one step (default: --max-sessions).")
     Integer maxBatch;
 

@@ -17,7 +17,7 @@ import picocli.CommandLine;
 class DtypeOptionTest {
 
     /** Every command that runs a model's matmuls (merge only folds LoRA, always in float32, and has --store-dtype). */
-    static final List<String> COMMANDS = List.of("score", "generate", "eval", "linearize", "pretrain", "bench", "demo");
+    static final List<String> COMMANDS = List.of("score", "generate", "eval", "linearize", "pretrain", "bench", "demo", "serve");
 
     @Test
     void everyCommandsHelpShowsDtypeAutoAsTheDefault() {
