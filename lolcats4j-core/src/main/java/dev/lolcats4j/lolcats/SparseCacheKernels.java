@@ -82,44 +82,52 @@ final class SparseCacheKernels {
         Tensor available = Tensors.cat(1, Tensors.ones(type, w, cacheSize), outOfWindow);
         Tensor[] outputs = new Tensor[(int) blocks];
         Memory blockStart = memory;
+        org.bytedeco.javacpp.PointerScope outer = org.bytedeco.javacpp.PointerScope.getInnerScope();
         for (int c = 0; c < blocks; c++) {
             blockStart = memory;
-            Tensor qc = q.narrow(2, c * w, w);
-            Tensor kc = k.narrow(2, c * w, w);
-            Tensor vc = v.narrow(2, c * w, w);
-            Tensor validC = valid.narrow(1, c * w, w);
-            Tensor kPrev = c == 0 ? Tensors.zeros(type, b, hkv, w, d) : k.narrow(2, (c - 1) * w, w);
-            Tensor vPrev = c == 0 ? Tensors.zeros(type, b, hkv, w, d) : v.narrow(2, (c - 1) * w, w);
-            Tensor validPrev = c == 0 ? Tensors.zeros(type, b, w) : valid.narrow(1, (c - 1) * w, w);
-            // Candidates: the cache and block c - 1, whose keys leave the window during block c.
-            Tensor candidateKeys = Tensors.cat(2, memory.cacheKeys(), kPrev);
-            Tensor candidateValues = Tensors.cat(2, memory.cacheValues(), vPrev);
-            Tensor candidateValid = Tensors.cat(2, memory.cacheValid(), validPrev.view(b, 1, w).expand(new long[] {b, hkv, w}));
-            Tensor[] split = visibility(p, group, memory, candidateKeys, candidateValues, candidateValid, available, cacheSize);
-            Tensor cached = split[0];                                                // [B, Hkv, W, C + W]
-            Tensor folded = split[1];
-            Tensor keys = Heads.expand(Tensors.cat(2, candidateKeys, kPrev, kc), group);
-            Tensor values = Heads.expand(Tensors.cat(2, candidateValues, vPrev, vc), group);
-            Tensor prevMask = inWindow.view(1, 1, w, w).mul(validPrev.view(b, 1, 1, w)).expand(new long[] {b, hkv, w, w});
-            Tensor ownMask = outOfWindow.view(1, 1, w, w).mul(validC.view(b, 1, 1, w)).expand(new long[] {b, hkv, w, w});
-            Tensor mask = Heads.expand(Tensors.cat(3, cached, prevMask, ownMask), group);      // [B, H, W, C + 3W]
-            Tensor scores = qc.matmul(keys.transpose(2, 3)).mul(Tensors.scalar(1.0 / Math.sqrt(d)));
-            scores = scores.masked_fill(mask.eq(Tensors.scalar(0)), Tensors.scalar(MASKED));
-            Tensor a = scores.sub(scores.amax(new long[] {-1}, true)).exp().mul(mask).mul(gamma);
-            Tensor phiQ = p.featureQ().apply(qc);                                      // [B, H, W, Fw]
-            Tensor phiCandidates = p.featureK().apply(Heads.expand(candidateKeys, group));
-            Tensor linear = phiQ.matmul(phiCandidates.transpose(2, 3)).mul(Heads.expand(folded, group));
-            Tensor numerator = a.matmul(values)
-                    .add(phiQ.matmul(memory.s()).add(linear.matmul(Heads.expand(candidateValues, group))).mul(lambda));
-            Tensor denominator = a.sum(new long[] {-1}, false, new ScalarTypeOptional())
-                    .add(phiQ.matmul(memory.z().unsqueeze(-1)).squeeze(-1)
-                            .add(linear.sum(new long[] {-1}, false, new ScalarTypeOptional())).mul(lambda.squeeze(-1)));
-            // Padding queries see no key: a unit denominator keeps them (and gradients) finite.
-            denominator = denominator.add(denominator.eq(Tensors.scalar(0)).to(type));
-            outputs[c] = numerator.div(denominator.unsqueeze(-1));
-            // Decoding continues after the last real token: its offset's cache and folds carry on.
-            long last = c == blocks - 1 ? (n - 1) % w : w - 1;
-            memory = carry(p, group, memory, candidateKeys, candidateValues, cached.select(2, last), folded.select(2, last));
+            // Each block's temporaries are freed as soon as it is done; only its output and the
+            // memory carried to the next block outlive it (as in HybridKernels.chunked).
+            try (org.bytedeco.javacpp.PointerScope blockScope = new org.bytedeco.javacpp.PointerScope()) {
+                Tensor qc = q.narrow(2, c * w, w);
+                Tensor kc = k.narrow(2, c * w, w);
+                Tensor vc = v.narrow(2, c * w, w);
+                Tensor validC = valid.narrow(1, c * w, w);
+                Tensor kPrev = c == 0 ? Tensors.zeros(type, b, hkv, w, d) : k.narrow(2, (c - 1) * w, w);
+                Tensor vPrev = c == 0 ? Tensors.zeros(type, b, hkv, w, d) : v.narrow(2, (c - 1) * w, w);
+                Tensor validPrev = c == 0 ? Tensors.zeros(type, b, w) : valid.narrow(1, (c - 1) * w, w);
+                // Candidates: the cache and block c - 1, whose keys leave the window during block c.
+                Tensor candidateKeys = Tensors.cat(2, memory.cacheKeys(), kPrev);
+                Tensor candidateValues = Tensors.cat(2, memory.cacheValues(), vPrev);
+                Tensor candidateValid = Tensors.cat(2, memory.cacheValid(), validPrev.view(b, 1, w).expand(new long[] {b, hkv, w}));
+                Tensor[] split = visibility(p, group, memory, candidateKeys, candidateValues, candidateValid, available, cacheSize);
+                Tensor cached = split[0];                                                // [B, Hkv, W, C + W]
+                Tensor folded = split[1];
+                Tensor keys = Heads.expand(Tensors.cat(2, candidateKeys, kPrev, kc), group);
+                Tensor values = Heads.expand(Tensors.cat(2, candidateValues, vPrev, vc), group);
+                Tensor prevMask = inWindow.view(1, 1, w, w).mul(validPrev.view(b, 1, 1, w)).expand(new long[] {b, hkv, w, w});
+                Tensor ownMask = outOfWindow.view(1, 1, w, w).mul(validC.view(b, 1, 1, w)).expand(new long[] {b, hkv, w, w});
+                Tensor mask = Heads.expand(Tensors.cat(3, cached, prevMask, ownMask), group);      // [B, H, W, C + 3W]
+                Tensor scores = qc.matmul(keys.transpose(2, 3)).mul(Tensors.scalar(1.0 / Math.sqrt(d)));
+                scores = scores.masked_fill(mask.eq(Tensors.scalar(0)), Tensors.scalar(MASKED));
+                Tensor a = scores.sub(scores.amax(new long[] {-1}, true)).exp().mul(mask).mul(gamma);
+                Tensor phiQ = p.featureQ().apply(qc);                                      // [B, H, W, Fw]
+                Tensor phiCandidates = p.featureK().apply(Heads.expand(candidateKeys, group));
+                Tensor linear = phiQ.matmul(phiCandidates.transpose(2, 3)).mul(Heads.expand(folded, group));
+                Tensor numerator = a.matmul(values)
+                        .add(phiQ.matmul(memory.s()).add(linear.matmul(Heads.expand(candidateValues, group))).mul(lambda));
+                Tensor denominator = a.sum(new long[] {-1}, false, new ScalarTypeOptional())
+                        .add(phiQ.matmul(memory.z().unsqueeze(-1)).squeeze(-1)
+                                .add(linear.sum(new long[] {-1}, false, new ScalarTypeOptional())).mul(lambda.squeeze(-1)));
+                // Padding queries see no key: a unit denominator keeps them (and gradients) finite.
+                denominator = denominator.add(denominator.eq(Tensors.scalar(0)).to(type));
+                outputs[c] = numerator.div(denominator.unsqueeze(-1));
+                // Decoding continues after the last real token: its offset's cache and folds carry on.
+                long last = c == blocks - 1 ? (n - 1) % w : w - 1;
+                Memory next = carry(p, group, memory, candidateKeys, candidateValues, cached.select(2, last), folded.select(2, last));
+                outputs[c] = Tensors.handOver(outputs[c], outer);
+                memory = new Memory(Tensors.handOver(next.cacheKeys(), outer), Tensors.handOver(next.cacheValues(), outer),
+                        Tensors.handOver(next.cacheValid(), outer), Tensors.handOver(next.s(), outer), Tensors.handOver(next.z(), outer));
+            }
         }
         Tensor output = Tensors.cat(2, outputs).narrow(2, 0, n);
         return wantMemory ? new Prefill(output, memory, blockStart.s(), blockStart.z()) : new Prefill(output, null, null, null);
