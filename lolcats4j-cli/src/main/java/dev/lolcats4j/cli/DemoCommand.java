@@ -29,14 +29,19 @@ import picocli.CommandLine.Spec;
                 "Uses demo/ (byte-level Llamas that lolcats pretrained, and their corpus)."})
 public final class DemoCommand implements Callable<Integer> {
 
-    /** What differs between the bundled teachers. */
+    /**
+     * What differs between the bundled teachers.
+     *
+     * @param recallTaskSuffix the recall task files' suffix: their distances must fit the teacher's
+     *     context (the small teacher was trained at 512 tokens, the recall teacher at 1024)
+     */
     record Profile(String name, String folder, int seqLen, int transferSteps, int loraSteps, int microBatch, int evalContext,
-            String budget) {}
+            String budget, String recallTaskSuffix) {}
 
     static final Profile RECALL = new Profile("recall", "recall-teacher", 1024, 60, 20, 4, 1024,
-            "stage 1: 60 steps x 8 x 1024 = 492k tokens; stage 2: 20 LoRA steps x 8 x 1024 = 164k tokens");
+            "stage 1: 60 steps x 8 x 1024 = 492k tokens; stage 2: 20 LoRA steps x 8 x 1024 = 164k tokens", "");
     static final Profile SMALL = new Profile("small", "teacher", 512, 200, 100, 8, 512,
-            "stage 1: 200 steps x 8 x 512 = 819k tokens; stage 2: 100 LoRA steps x 8 x 512 = 410k tokens");
+            "stage 1: 200 steps x 8 x 512 = 819k tokens; stage 2: 100 LoRA steps x 8 x 512 = 410k tokens", "-512");
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -93,7 +98,8 @@ public final class DemoCommand implements Callable<Integer> {
         Path train = demo.resolve("corpus/train.txt");
         Path heldOut = demo.resolve("corpus/heldout.txt");
         Path cloze = demo.resolve("tasks/cloze.jsonl");
-        List<Path> recallTasks = List.of(demo.resolve("tasks/recall-passkey.jsonl"), demo.resolve("tasks/recall-mqar.jsonl"));
+        List<Path> recallTasks = List.of(demo.resolve("tasks/recall-passkey" + profile.recallTaskSuffix() + ".jsonl"),
+                demo.resolve("tasks/recall-mqar" + profile.recallTaskSuffix() + ".jsonl"));
         Path adapter = dir.resolve("adapter");
         PrintWriter err = spec.commandLine().getErr();
         PrintStream stdout = System.out;
