@@ -21,13 +21,10 @@ public final class SparseCacheOption {
                     + "(LoLA-style, training-free; hybrid_sw adapters only; default: the adapter's sparse_cache, else 0).")
     Integer pairs;
 
-    /** Checks the value, and that the model's adapter can take a cache, without loading weights. */
+    /** Checks that the model's adapter can take a cache, without loading weights (the range is the converter's). */
     void validate(ModelOptions model) {
         if (pairs == null) {
             return;
-        }
-        if (pairs < 0 || pairs > MAX_PAIRS) {
-            throw new BadInputException("--sparse-cache: expected 0.." + MAX_PAIRS + " pairs, found " + pairs);
         }
         if (pairs > 0) {
             var adapter = model.adapterDir().orElseThrow(() -> new BadInputException(
