@@ -83,9 +83,15 @@ public final class ServeBench {
                 Map<String, Object> row = round(server, k, options.promptTokens(), options.newTokens(), options.roundTimeout(),
                         new Random(k));
                 long peak = (long) row.remove("peak_rss_bytes");
+                long decoding = (long) row.remove("decoding_rss_bytes");
                 row.put("rss_before_mib", before / 1048576.0);
                 row.put("rss_peak_mib", peak / 1048576.0);
                 row.put("rss_growth_per_session_mib", (peak - before) / 1048576.0 / k);
+                // Peak includes the transient buffers of whichever prefill ran last; with all K
+                // sessions in the batch (every prefill done) the growth is what the sessions hold.
+                row.put("rss_all_decoding_mib", decoding < 0 ? null : decoding / 1048576.0);
+                row.put("rss_all_decoding_growth_per_session_mib", decoding < 0 ? null : (decoding - before) / 1048576.0 / k);
+                row.put("java_heap_committed_mib", Runtime.getRuntime().totalMemory() / 1048576.0);
                 row.put("state_or_kv_bytes_per_session", served.isLinearized() ? served.stateBytesPerSession()
                         : served.kvBytesPerToken() * (options.promptTokens() + options.newTokens()));
                 progress.accept(kind + " K=" + k + ": " + row);
@@ -107,9 +113,14 @@ public final class ServeBench {
         long decodeNanos0 = server.engine().decodeNanos();
         long decoded0 = server.engine().decodedTokens();
         AtomicLong peak = new AtomicLong(residentBytes());
+        AtomicLong decoding = new AtomicLong(-1);
         Thread sampler = Thread.ofPlatform().daemon().start(() -> {
             while (!Thread.currentThread().isInterrupted()) {
-                peak.accumulateAndGet(residentBytes(), Math::max);
+                long rss = residentBytes();
+                peak.accumulateAndGet(rss, Math::max);
+                if (server.engine().running() == k) {
+                    decoding.accumulateAndGet(rss, Math::max);
+                }
                 try {
                     Thread.sleep(50);
                 } catch (InterruptedException e) {
@@ -197,6 +208,7 @@ public final class ServeBench {
         row.put("itl_p50_ms", percentile(gaps, 50));
         row.put("itl_p99_ms", percentile(gaps, 99));
         row.put("peak_rss_bytes", peak.get());
+        row.put("decoding_rss_bytes", decoding.get());
         return row;
     }
 
