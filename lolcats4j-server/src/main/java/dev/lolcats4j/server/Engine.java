@@ -125,6 +125,7 @@ public final class Engine implements AutoCloseable {
     }
 
     private void run() {
+        dev.lolcats4j.torch.Natives.init(); // this thread's denormal flushing (see Natives.init)
         try (NoGradGuard noGrad = new NoGradGuard()) {
             while (!stopping) {
                 try {
