@@ -13,12 +13,22 @@ final class ProgressLine implements TrainListener {
     private final PrintWriter err;
     private final String label;
     private final boolean terminal = System.console() != null;
-    private final long started = System.nanoTime();
+    private final java.util.function.LongSupplier clock;
+    private final long started;
     private double lastEval = Double.NaN;
+    /** The step before the first one this process ran (non-zero after --resume). */
+    private int stepsBefore = -1;
 
     ProgressLine(PrintWriter err, String label) {
+        this(err, label, System::nanoTime);
+    }
+
+    /** With a nanosecond clock (tests). */
+    ProgressLine(PrintWriter err, String label, java.util.function.LongSupplier clock) {
         this.err = err;
         this.label = label;
+        this.clock = clock;
+        this.started = clock.getAsLong();
     }
 
     @Override
@@ -26,8 +36,13 @@ final class ProgressLine implements TrainListener {
         if (!Double.isNaN(evalLoss)) {
             lastEval = evalLoss;
         }
-        double elapsed = (System.nanoTime() - started) / 1e9;
-        double eta = elapsed / Math.max(1, step) * (maxSteps - step);
+        if (stepsBefore < 0) {
+            stepsBefore = step - 1;
+        }
+        // The rate of this process's steps: a resumed run did not spend its elapsed time on the
+        // steps it resumed from.
+        double elapsed = (clock.getAsLong() - started) / 1e9;
+        double eta = elapsed / Math.max(1, step - stepsBefore) * (maxSteps - step);
         String line = String.format(Locale.ROOT, "[%s] step %d/%d  loss %.4f  held-out %s  lr %.2e  %,.0f tok/s  ETA %s",
                 label, step, maxSteps, trainLoss, Double.isNaN(lastEval) ? "-" : String.format(Locale.ROOT, "%.4f", lastEval),
                 learningRate, tokensPerSecond, duration(eta));
