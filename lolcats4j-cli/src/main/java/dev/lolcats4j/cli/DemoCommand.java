@@ -151,6 +151,13 @@ public final class DemoCommand implements Callable<Integer> {
         EvalOptions recallOptions = new EvalOptions(evalType, ModelScorer.DEFAULT_MAX_BATCH_TOKENS, 0, 0, null, 0L,
                 textOptions.log());
         EvalReport recall = EvalRunner.compare(teacher, adapter, recallTasks, true, recallOptions);
+        // Beyond the paper: the same adapter with a sparse cache of hard-to-recall pairs (no training).
+        err.println("== 2/4 evaluate: linearized + sparse cache of " + DemoReport.SPARSE_PAIRS + " pairs (docs/sparse-cache.md)");
+        err.flush();
+        text = withSparseRun(text, EvalRunner.evaluate(teacher, adapter, List.of(heldOut),
+                textOptions.withSparseCache(DemoReport.SPARSE_PAIRS)));
+        recall = withSparseRun(recall, EvalRunner.evaluate(teacher, adapter, recallTasks,
+                recallOptions.withSparseCache(DemoReport.SPARSE_PAIRS)));
 
         err.println("== 3/4 generate and time decoding");
         err.flush();
@@ -169,6 +176,13 @@ public final class DemoCommand implements Callable<Integer> {
         stdout.println("demo finished in " + ProgressLine.duration(report.seconds) + ": report in " + out.resolve("report")
                 + " (report.md, summary.json, plots); adapter in " + out.resolve("adapter"));
         return Main.EXIT_OK;
+    }
+
+    /** The comparison with the sparse-cache run added under {@link DemoReport#SPARSE}. */
+    private static EvalReport withSparseRun(EvalReport comparison, EvalReport sparse) {
+        java.util.Map<String, List<dev.lolcats4j.eval.TaskResult>> runs = new java.util.LinkedHashMap<>(comparison.runs());
+        runs.put(DemoReport.SPARSE, sparse.runs().get(EvalRunner.LINEARIZED));
+        return new EvalReport(comparison.model(), comparison.adapter(), runs);
     }
 
     private Path demoFolder() {

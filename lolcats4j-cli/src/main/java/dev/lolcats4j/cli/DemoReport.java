@@ -40,9 +40,19 @@ import java.util.TreeMap;
  */
 final class DemoReport {
 
-    /** The three models of the comparison, in report order, with their run labels in EvalReport. */
-    static final String[][] MODELS = {{"teacher", EvalRunner.BASE}, {"linearized", EvalRunner.LINEARIZED},
-        {"swapped", EvalRunner.UNTRAINED}};
+    /** Pairs of the sparse cache in the demo's fourth model (an eighth of the small teacher's 512 positions). */
+    static final int SPARSE_PAIRS = 64;
+    /** Run label of the linearized model with a sparse cache of {@link #SPARSE_PAIRS} pairs. */
+    static final String SPARSE = "linearized+sparse";
+
+    /**
+     * The models of the comparison, in report order: key in summary.json, run label in
+     * EvalReport, name in tables and plots.
+     */
+    static final String[][] MODELS = {{"teacher", EvalRunner.BASE, "teacher (softmax)"},
+        {"linearized", EvalRunner.LINEARIZED, "linearized (LoLCATs)"},
+        {"linearized_sparse", SPARSE, "linearized + sparse cache C = " + SPARSE_PAIRS},
+        {"swapped", EvalRunner.UNTRAINED, "untrained swap"}};
     static final int WINDOW = 64;
     static final int[] DECODE_CONTEXTS = {256, 1024, 4096, 16384};
     static final String PROMPT = "Call me Ishmael. ";
@@ -74,13 +84,15 @@ final class DemoReport {
         this.linearizeSeconds = linearizeSeconds;
     }
 
-    /** The three models in report order (teacher, linearized, untrained swap seeded like eval's). */
+    /** The models in report order (teacher, linearized, linearized + sparse cache, untrained swap seeded like eval's). */
     private List<DecoderModel> models(ComputeType type) {
         AdapterConfig config = AdapterConfigJson.read(adapter);
         DecoderModel swapped = ModelLoader.load(teacher, type);
         org.bytedeco.pytorch.global.torch.manual_seed(0);
         Adapters.convert(swapped, config);
-        return List.of(ModelLoader.load(teacher, type), Models.open(teacher, adapter, type), swapped);
+        DecoderModel sparse = Models.open(teacher, adapter, type);
+        Adapters.setSparseCache(sparse, SPARSE_PAIRS);
+        return List.of(ModelLoader.load(teacher, type), Models.open(teacher, adapter, type), sparse, swapped);
     }
 
     /** A sampled continuation of {@link #PROMPT} and a greedy answer to one held-out passkey question per model. */
@@ -150,15 +162,18 @@ final class DemoReport {
         StringBuilder s = new StringBuilder();
         s.append("| model | held-out perplexity | cloze acc_norm | passkey inside / beyond W | MQAR inside / beyond W |\n");
         s.append("|---|---:|---:|---:|---:|\n");
-        String[] names = {"teacher (softmax)", "linearized (LoLCATs)", "untrained swap"};
         for (int i = 0; i < MODELS.length; i++) {
             String run = MODELS[i][1];
-            s.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %s / %s | %s / %s |%n", names[i], perplexity(run),
-                    metric(text, run, 1, "acc_norm"), pct(metric(recall, run, 0, "acc_inside")), pct(metric(recall, run, 0, "acc_beyond")),
+            s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s / %s | %s / %s |%n", MODELS[i][2], number(perplexity(run)),
+                    number(metric(text, run, 1, "acc_norm")), pct(metric(recall, run, 0, "acc_inside")), pct(metric(recall, run, 0, "acc_beyond")),
                     pct(metric(recall, run, 1, "acc_inside")), pct(metric(recall, run, 1, "acc_beyond"))));
         }
         s.append(String.format(Locale.ROOT, "%nShare of the perplexity gap closed (untrained swap -> teacher): %.1f%%%n", 100 * gapClosed()));
         return s.toString();
+    }
+
+    private static String number(double v) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.3f", v);
     }
 
     private static String pct(double v) {
@@ -190,10 +205,9 @@ final class DemoReport {
     private LineChart recallPlot(int task, String title) {
         LineChart chart = new LineChart("Recall accuracy by distance: " + title, "distance from the earlier copy (tokens)",
                 "accuracy").yRange(0, 1).marker(WINDOW, "window W = " + WINDOW);
-        String[] labels = {"teacher", "linearized", "untrained swap"};
         for (int i = 0; i < MODELS.length; i++) {
             Map<Integer, Double> acc = byDistance(MODELS[i][1], task);
-            chart.add(labels[i], acc.keySet().stream().mapToDouble(Integer::doubleValue).toArray(),
+            chart.add(MODELS[i][2], acc.keySet().stream().mapToDouble(Integer::doubleValue).toArray(),
                     acc.values().stream().mapToDouble(Double::doubleValue).toArray());
         }
         return chart;
@@ -220,6 +234,8 @@ final class DemoReport {
         root.put("swapped_ppl", perplexity(EvalRunner.UNTRAINED));
         root.put("linearized_ppl", perplexity(EvalRunner.LINEARIZED));
         root.put("gap_closed", gapClosed());
+        root.put("sparse_cache_pairs", SPARSE_PAIRS);
+        root.put("linearized_sparse_ppl", perplexity(SPARSE));
         root.put("window", WINDOW);
         ObjectNode recallNode = root.putObject("recall");
         ObjectNode inside = root.putObject("recall_inside_window");
@@ -277,18 +293,24 @@ final class DemoReport {
                   training format, with filler from the held-out chapters. *Inside W* = the copy is fewer than 64 tokens back,
                   where the sliding-window softmax still sees it; *beyond W* = further back, where only the linear attention's
                   fixed-size state can carry it.
+                - **sparse cache**: the same adapter, no training, with a cache of the 64 key-value pairs per head that the
+                  linear state recalls worst once they leave the window (after LoLA, arXiv 2505.23666; docs/sparse-cache.md).
 
                 """);
         s.append("## Recall accuracy by distance\n\n![passkey](recall_passkey.png)\n\n![mqar](recall_mqar.png)\n\n");
         String[] tasks = {"passkey", "MQAR"};
         for (int t = 0; t < 2; t++) {
-            s.append("| ").append(tasks[t]).append(": distance | teacher | linearized | untrained swap |\n|---:|---:|---:|---:|\n");
-            Map<Integer, Double> base = byDistance(EvalRunner.BASE, t);
-            Map<Integer, Double> lin = byDistance(EvalRunner.LINEARIZED, t);
-            Map<Integer, Double> un = byDistance(EvalRunner.UNTRAINED, t);
-            for (int d : base.keySet()) {
-                s.append(String.format(Locale.ROOT, "| %d%s | %s | %s | %s |%n", d, d < WINDOW ? " (inside W)" : "", pct(base.get(d)),
-                        pct(lin.get(d)), pct(un.get(d))));
+            s.append("| ").append(tasks[t]).append(": distance |");
+            for (String[] m : MODELS) {
+                s.append(' ').append(m[2]).append(" |");
+            }
+            s.append("\n|---:|").append("---:|".repeat(MODELS.length)).append('\n');
+            for (int d : byDistance(EvalRunner.BASE, t).keySet()) {
+                s.append(String.format(Locale.ROOT, "| %d%s |", d, d < WINDOW ? " (inside W)" : ""));
+                for (String[] m : MODELS) {
+                    s.append(' ').append(pct(byDistance(m[1], t).getOrDefault(d, Double.NaN))).append(" |");
+                }
+                s.append('\n');
             }
             s.append('\n');
         }

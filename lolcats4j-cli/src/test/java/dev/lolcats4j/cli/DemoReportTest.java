@@ -41,10 +41,12 @@ class DemoReportTest {
         text.put(EvalRunner.BASE, List.of(result("heldout", Map.of("token_perplexity", 4.0)), result("cloze", Map.of("acc_norm", 0.5))));
         text.put(EvalRunner.LINEARIZED, List.of(result("heldout", Map.of("token_perplexity", 4.5)), result("cloze", Map.of("acc_norm", 0.45))));
         text.put(EvalRunner.UNTRAINED, List.of(result("heldout", Map.of("token_perplexity", 14.0)), result("cloze", Map.of("acc_norm", 0.3))));
+        text.put(DemoReport.SPARSE, List.of(result("heldout", Map.of("token_perplexity", 4.52))));
         Map<String, List<TaskResult>> rec = new LinkedHashMap<>();
         rec.put(EvalRunner.BASE, List.of(result("passkey", recall(1, 0.95)), result("mqar", recall(1, 0.9))));
         rec.put(EvalRunner.LINEARIZED, List.of(result("passkey", recall(1, 0.2)), result("mqar", recall(0.9, 0.1))));
         rec.put(EvalRunner.UNTRAINED, List.of(result("passkey", recall(0, 0)), result("mqar", recall(0, 0))));
+        rec.put(DemoReport.SPARSE, List.of(result("passkey", recall(1, 0.85)), result("mqar", recall(0.9, 0.7))));
         DemoReport report = new DemoReport(DemoCommand.RECALL, tmp.resolve("teacher"), tmp.resolve("adapter"),
                 new EvalReport(tmp, tmp, text), new EvalReport(tmp, tmp, rec), 60, 20, 12.0);
         report.write(tmp.resolve("report"));
@@ -63,10 +65,14 @@ class DemoReportTest {
         assertEquals(0.0, summary.at("/recall/swapped/mqar/33").asDouble());
         assertEquals(0.2, summary.at("/recall_beyond_window/linearized/passkey").asDouble());
         assertEquals(0.9, summary.at("/recall_inside_window/linearized/mqar").asDouble());
+        assertEquals(0.7, summary.at("/recall/linearized_sparse/mqar/960").asDouble());
+        assertEquals(4.52, summary.get("linearized_sparse_ppl").asDouble());
+        assertEquals(64, summary.get("sparse_cache_pairs").asInt());
         String md = Files.readString(dir.resolve("report.md"));
         assertTrue(md.contains("| linearized (LoLCATs) | 4.500 | 0.450 | 100% / 20% | 90% / 10% |"), md);
         assertTrue(md.contains("Share of the perplexity gap closed (untrained swap -> teacher): 95.0%"), md);
-        assertTrue(md.contains("![passkey](recall_passkey.png)") && md.contains("| 33 (inside W) | 100% | 90% | 0% |"), md);
+        assertTrue(md.contains("| linearized + sparse cache C = 64 | 4.520 | - | 100% / 85% | 90% / 70% |"), md);
+        assertTrue(md.contains("![passkey](recall_passkey.png)") && md.contains("| 128 | 95% | 20% | 85% | 0% |"), md);
     }
 
     /**
@@ -96,7 +102,7 @@ class DemoReportTest {
             assertTrue(decode.get(i).get("teacher_ms_per_token").asDouble() > 0 && decode.get(i).get("linearized_ms_per_token").asDouble() > 0);
         }
         JsonNode samples = report.summary().get("samples");
-        for (String model : List.of("teacher", "linearized", "swapped")) {
+        for (String model : List.of("teacher", "linearized", "linearized_sparse", "swapped")) {
             assertTrue(samples.get(model).asText().startsWith(DemoReport.PROMPT) && samples.get(model).asText().length() > 40, model);
         }
         assertTrue(report.summary().at("/passkey_sample/expected").asText().matches("\\d{5}"));
