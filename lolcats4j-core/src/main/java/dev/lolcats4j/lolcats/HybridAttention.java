@@ -69,6 +69,13 @@ public final class HybridAttention implements Attention {
             return y;
         }
         long n = q.size(2);
+        if (n > 1 && context.keyValid() == null) {
+            // A chunk after a prefill: the parallel form from the state, where it applies.
+            Tensor y = state.continueWith(params, q, k, v);
+            if (y != null) {
+                return y;
+            }
+        }
         Tensor[] outputs = new Tensor[(int) n];
         for (int t = 0; t < n; t++) {
             outputs[t] = state.step(params, q.narrow(2, t, 1), k.narrow(2, t, 1), v.narrow(2, t, 1));

@@ -25,7 +25,20 @@ public final class HybridKernels {
 
     /** Block-wise form: no N x N tensor anywhere. */
     public static Tensor chunked(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid) {
-        return chunked(p, q, k, v, keyValid, SEGMENT_BLOCKS);
+        return chunked(p, q, k, v, keyValid, SEGMENT_BLOCKS, null);
+    }
+
+    /**
+     * The block-wise form after earlier keys that only the linear part sees: {@code sums}
+     * [B, H, Fw, d + 1] holds their phi_k [v | 1]^T (S beside z), as a decode state keeps them.
+     * Used to continue a prefill chunk by chunk ({@link HybridState}).
+     */
+    static Tensor chunked(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid, Tensor sums) {
+        return chunked(p, q, k, v, keyValid, SEGMENT_BLOCKS, sums);
+    }
+
+    static Tensor chunked(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid, int segmentBlocks) {
+        return chunked(p, q, k, v, keyValid, segmentBlocks, null);
     }
 
     /**
@@ -33,7 +46,8 @@ public final class HybridKernels {
      * stay segment-sized however long the sequence. Each segment also takes in its previous
      * block (the window reaches back into it) and the linear sums of every key before that.
      */
-    static Tensor chunked(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid, int segmentBlocks) {
+    private static Tensor chunked(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid, int segmentBlocks,
+            Tensor sums) {
         long b = q.size(0);
         long h = q.size(1);
         long n = q.size(2);
@@ -56,7 +70,8 @@ public final class HybridKernels {
         // the validity multiplications can be skipped.
         boolean masked = keyValid != null || pad > 0;
         long fw = p.featureK().outputWidth();
-        Tensor[] state = {torch.zeros(new long[] {b, h, 1, fw, q.size(3) + 1}, Tensors.options(type))};
+        Tensor[] state = {sums != null ? sums.view(b, h, 1, fw, q.size(3) + 1)
+                : torch.zeros(new long[] {b, h, 1, fw, q.size(3) + 1}, Tensors.options(type))};
         long segmentTokens = Math.min(padded, (long) segmentBlocks * w);
         if (segmentTokens == padded) {
             return segment(p, q, k, v, validF, masked, w, state).narrow(2, front ? pad : 0, n);

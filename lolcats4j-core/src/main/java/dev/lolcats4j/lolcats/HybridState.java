@@ -113,6 +113,70 @@ public final class HybridState implements LayerCache {
         decoder = null; // new buffers
     }
 
+    /**
+     * Continues a prefilled state with a chunk of several tokens at once, in the block-wise
+     * parallel form: q [B, H, M, d], k and v [B, Hkv, M, d] (after RoPE), no padding in the
+     * chunk. The window's keys lead the chunk as context (their outputs are dropped) and S, z
+     * enter as the sums of every older key, so the outputs equal a prefill of everything at once
+     * up to float rounding. Afterwards the state is as if the chunk had been stepped token by
+     * token: this is what lets a server prefill a long prompt a piece at a time between decode
+     * steps, with memory bounded by the piece.
+     *
+     * @return y [B, H, M, d], or null (nothing changed) where this form does not apply: a sparse
+     *     cache (decisions per token) or the terrace (blocks aligned to the sequence end)
+     */
+    Tensor continueWith(HybridParams p, Tensor q, Tensor k, Tensor v) {
+        if (s == null || cacheSize > 0 || p.kind() == AttentionKind.HYBRID_TK) {
+            return null;
+        }
+        long b = q.size(0);
+        long m = q.size(2);
+        org.bytedeco.pytorch.global.torch.ScalarType type = s.scalar_type();
+        Tensor ringK;
+        Tensor ringV;
+        Tensor ringValid;
+        if (filled > 0) {
+            // The ring's keys oldest first: slots next - filled .. next - 1 (mod capacity).
+            long[] order = new long[(int) filled];
+            for (int i = 0; i < filled; i++) {
+                order[i] = Math.floorMod(next - filled + i, capacity);
+            }
+            Tensor index = Tensors.ofLongs(order, filled);
+            ringK = keys.index_select(2, index);
+            ringV = values.index_select(2, index);
+            ringValid = valid.index_select(1, index);
+        } else {
+            ringK = k.narrow(2, 0, 0);
+            ringV = v.narrow(2, 0, 0);
+            ringValid = Tensors.zeros(type, b, 0);
+        }
+        Tensor allK = Tensors.cat(2, ringK, k.to(type));
+        Tensor allV = Tensors.cat(2, ringV, v.to(type));
+        Tensor allValid = Tensors.cat(1, ringValid, Tensors.ones(type, b, m));
+        Tensor allQ = Tensors.cat(2, Tensors.zeros(type, b, q.size(1), filled, q.size(3)), q.to(type));
+        Tensor sums = Tensors.cat(3, s, z.unsqueeze(-1));
+        Tensor y = HybridKernels.chunked(p, allQ, Heads.expand(allK, group), Heads.expand(allV, group),
+                allValid.gt(Tensors.scalar(0.5)), sums).narrow(2, filled, m);
+        // The new state: everything but the last `capacity` keys folds into S and z.
+        long total = filled + m;
+        long folded = Math.max(0, total - capacity);
+        if (folded > 0) {
+            fold(p, allK.narrow(2, 0, folded), allV.narrow(2, 0, folded), allValid.narrow(1, 0, folded));
+        }
+        long kept = total - folded;
+        if (kept > 0) {
+            keys.narrow(2, 0, kept).copy_(allK.narrow(2, folded, kept));
+            values.narrow(2, 0, kept).copy_(allV.narrow(2, folded, kept));
+            valid.narrow(1, 0, kept).copy_(allValid.narrow(1, folded, kept));
+        }
+        filled = kept;
+        next = capacity == 0 ? 0 : kept % capacity;
+        position += m;
+        decoder = null; // buffers rewritten: the Java step re-reads them
+        validChecked = -1;
+        return y;
+    }
+
     /** Adds keys [B, Hkv, M, d] to S and z through phi_k, weighted by validity [B, M]. */
     private void fold(HybridParams p, Tensor k, Tensor v, Tensor validF) {
         Tensor phi = p.featureK().apply(Heads.expand(k, group)).mul(validF.unsqueeze(1).unsqueeze(-1)); // [B,H,M,Fw]
