@@ -19,9 +19,10 @@ import org.bytedeco.pytorch.Tensor;
 
 /**
  * Continuous batching: one thread runs every model call. Each iteration it prefills waiting
- * sessions up to a budget of {@value #PREFILL_TOKENS_PER_STEP} prompt tokens (always at
- * least one session, so a long prompt delays the running ones by one prefill, not by a
- * queue of them), drops finished and cancelled sessions, then steps every running session
+ * sessions up to a budget of {@value #PREFILL_TOKENS_PER_STEP} prompt tokens, a long prompt
+ * a piece at a time over several iterations (so an 8K-token prompt delays the running
+ * sessions by one piece per step, not by its whole prefill, and its prefill memory is bounded
+ * by the piece), drops finished and cancelled sessions, then steps every running session
  * together ({@link DecoderModel#decodeSequences}): each weight is read once per step for
  * all of them, and each sequence attends over its own caches (a fixed-size LoLCATs state, or
  * a softmax KV cache).
@@ -32,16 +33,19 @@ import org.bytedeco.pytorch.Tensor;
  */
 public final class Engine implements AutoCloseable {
 
-    /** Prompt tokens prefilled between two decode steps, at most (one session always joins). */
+    /** Prompt tokens prefilled between two decode steps, at most. */
     static final int PREFILL_TOKENS_PER_STEP = 1024;
 
     private final DecoderModel model;
+    private final int prefillTokensPerStep;
     private final int maxBatch;
     private final int maxContextTokens;
     private final Semaphore slots;
     private final int maxSessions;
     private final LinkedBlockingQueue<Session> waiting = new LinkedBlockingQueue<>();
     private final List<Running> running = new ArrayList<>();
+    /** The session whose prompt is being prefilled, a piece per iteration; null if none. */
+    private Running prefilling;
     private final Set<Integer> eos;
     private final Consumer<String> log;
     private final Thread loop;
@@ -59,6 +63,8 @@ public final class Engine implements AutoCloseable {
         long position;
         long next;
         int generated;
+        /** Prompt tokens in the caches so far. */
+        int prefilled;
 
         Running(Session session, List<LayerCache> caches) {
             this.session = session;
@@ -68,6 +74,12 @@ public final class Engine implements AutoCloseable {
     }
 
     public Engine(ServedModel served, int maxSessions, int maxBatch, Consumer<String> log) {
+        this(served, maxSessions, maxBatch, log, PREFILL_TOKENS_PER_STEP);
+    }
+
+    /** With another prefill budget per step (tests use small ones to cut prompts into pieces). */
+    Engine(ServedModel served, int maxSessions, int maxBatch, Consumer<String> log, int prefillTokensPerStep) {
+        this.prefillTokensPerStep = prefillTokensPerStep;
         this.model = served.model();
         this.maxBatch = maxBatch;
         this.maxSessions = maxSessions;
@@ -146,6 +158,10 @@ public final class Engine implements AutoCloseable {
         for (Running r : running) {
             finish(r, new Session.End(null, "the server is shutting down"));
         }
+        if (prefilling != null) {
+            finish(prefilling, new Session.End(null, "the server is shutting down"));
+            prefilling = null;
+        }
         Session s;
         while ((s = waiting.poll()) != null) {
             s.emit(new Session.End(null, "the server is shutting down"));
@@ -154,16 +170,21 @@ public final class Engine implements AutoCloseable {
     }
 
     private void iterate() throws InterruptedException {
-        Session joining = running.isEmpty() ? waiting.poll(50, TimeUnit.MILLISECONDS)
-                : running.size() < maxBatch ? waiting.poll() : null;
-        int prefilled = 0;
-        while (joining != null) {
-            admit(joining);
-            prefilled += joining.prompt.length;
-            // More prefills before the next step while they are short: up to a budget of
-            // prompt tokens, so a burst of short requests does not take one step each to join,
-            // and a long prompt still delays the running sequences by one prefill only.
-            joining = prefilled < PREFILL_TOKENS_PER_STEP && running.size() < maxBatch ? waiting.poll() : null;
+        int budget = prefillTokensPerStep;
+        while (budget > 0) {
+            if (prefilling == null) {
+                boolean idle = running.isEmpty();
+                Session joining = idle ? waiting.poll(50, TimeUnit.MILLISECONDS)
+                        : running.size() < maxBatch ? waiting.poll() : null;
+                if (joining == null) {
+                    break;
+                }
+                prefilling = start(joining);
+                if (prefilling == null) {
+                    continue;
+                }
+            }
+            budget -= prefillPiece(budget);
         }
         running.removeIf(r -> {
             if (r.session.isCancelled()) {
@@ -203,37 +224,59 @@ public final class Engine implements AutoCloseable {
         runningCount = running.size();
     }
 
-    /** Prefills a new session and emits its first token; it joins the batch unless already done. */
-    private void admit(Session session) {
+    /** A new session with empty caches, or null (slot released) if it was cancelled while waiting. */
+    private Running start(Session session) {
         if (session.isCancelled()) {
             session.emit(new Session.End(null, "cancelled"));
             slots.release();
-            return;
+            return null;
         }
-        Running r;
+        return new Running(session, model.newCaches());
+    }
+
+    /**
+     * Prefills the next piece of {@link #prefilling}'s prompt, at most {@code budget} tokens.
+     * After the last piece the session emits its first token and joins the batch unless
+     * already done. Returns the tokens prefilled (at least one, so the loop advances).
+     */
+    private int prefillPiece(int budget) {
+        Running r = prefilling;
+        if (r.session.isCancelled()) {
+            prefilling = null;
+            finish(r, null);
+            return 1;
+        }
+        int n = r.session.prompt.length;
+        int from = r.prefilled;
+        int count = Math.max(1, Math.min(budget, n - from));
         float[] logits;
         try (PointerScope scope = new PointerScope()) {
-            int n = session.prompt.length;
-            long[] ids = new long[n];
-            long[] positions = new long[n];
-            for (int i = 0; i < n; i++) {
-                ids[i] = session.prompt[i];
-                positions[i] = i;
+            long[] ids = new long[count];
+            long[] positions = new long[count];
+            for (int i = 0; i < count; i++) {
+                ids[i] = r.session.prompt[from + i];
+                positions[i] = from + i;
             }
-            r = new Running(session, model.newCaches());
-            Tensor last = model.lastLogits(Tensors.ofLongs(ids, 1, n), Tensors.ofLongs(positions, 1, n), AttentionContext.unpadded(), r.caches);
-            logits = Tensors.toFloats(last.select(0, 0));
-            r.position = n;
+            Tensor last = model.lastLogits(Tensors.ofLongs(ids, 1, count), Tensors.ofLongs(positions, 1, count),
+                    new AttentionContext(null, from), r.caches);
+            r.prefilled = from + count;
+            logits = r.prefilled == n ? Tensors.toFloats(last.select(0, 0)) : null;
         } catch (RuntimeException e) {
             log.accept("prefill failed: " + e);
-            session.emit(new Session.End(null, "internal error: " + e.getMessage()));
+            prefilling = null;
+            r.session.emit(new Session.End(null, "internal error: " + e.getMessage()));
             slots.release();
-            return;
+            return count;
         }
-        if (!take(r, logits)) {
-            running.add(r);
-            runningCount = running.size();
+        if (logits != null) {
+            prefilling = null;
+            r.position = n;
+            if (!take(r, logits)) {
+                running.add(r);
+                runningCount = running.size();
+            }
         }
+        return count;
     }
 
     /** Samples the next token and emits it; true when the session is finished (and released). */
