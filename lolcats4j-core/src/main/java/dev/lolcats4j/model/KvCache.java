@@ -17,6 +17,7 @@ public final class KvCache implements LayerCache {
     private MemorySegment keyBytes;
     private MemorySegment valueBytes;
     private long capacity;
+    private long expected;
     private Tensor maskTensor;
     private boolean[] maskBits;
 
@@ -58,9 +59,14 @@ public final class KvCache implements LayerCache {
         return capacity;
     }
 
+    @Override
+    public void expectPositions(long positions) {
+        expected = Math.max(0, positions);
+    }
+
     private void reserve(long batch, long kvHeads, long n, long d) {
         if (keys == null) {
-            capacity = Math.max(16, n);
+            capacity = Math.max(Math.max(16, n), expected);
             keys = Tensors.keep(Tensors.zeros(Tensors.F32, batch, kvHeads, capacity, d));
             values = Tensors.keep(Tensors.zeros(Tensors.F32, batch, kvHeads, capacity, d));
         } else if (length + n > capacity) {

@@ -231,7 +231,11 @@ public final class Engine implements AutoCloseable {
             slots.release();
             return null;
         }
-        return new Running(session, model.newCaches());
+        Running r = new Running(session, model.newCaches());
+        // The most positions it can reach: a KV cache then allocates once, not doubling at the end.
+        long positions = Math.min((long) session.prompt.length + session.sampling.maxNewTokens(), maxContextTokens);
+        r.caches.forEach(c -> c.expectPositions(positions));
+        return r;
     }
 
     /**
