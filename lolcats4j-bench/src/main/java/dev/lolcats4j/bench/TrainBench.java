@@ -42,7 +42,7 @@ final class TrainBench {
      * @param peakRssMib peak resident memory during this stage's steps (VmHWM, reset before the stage)
      */
     record Row(String stage, double tokensPerS, double prefillTokensPerS, double stepMs, int timedSteps, double ratioToPrefill,
-            double matmulShareEstimate, double peakRssMib) {}
+            double matmulShareEstimate, double peakRssMib, boolean activationCheckpointing) {}
 
     record Result(String model, long parameters, int sequenceLength, double prefillTokensPerS, double prefillMs,
             double gemmGflops, List<Row> rows, Integer rssSteps, Double rssStartMib, Double rssEndMib) {}
@@ -79,13 +79,15 @@ final class TrainBench {
         // Stage 1 runs the frozen model forward once (teacher forcing; the LM head is skipped);
         // the feature maps' own matmuls are small.
         double stage1Flops = 2.0 * (matmulParams - model.lmHead().weight().numel()) * length;
-        rows.add(stage("transfer", new AttentionTransfer(model, adapter), batch, options, prefill, stage1Flops, gemm, length));
+        rows.add(stage("transfer", new AttentionTransfer(model, adapter), batch, options, prefill, stage1Flops, gemm, length, false));
 
         Adapters.addLora(model, adapter.withLora(LoraConfig.defaults()));
         // Stage 2: forward, and backward through the activations (no weight gradients for frozen weights).
         double stage2Flops = 4.0 * matmulParams * length;
-        rows.add(stage("lora", new LoraFinetune(model, adapter.withLora(LoraConfig.defaults()), false), batch, options, prefill,
-                stage2Flops, gemm, length));
+        // Stage 2 checkpoints activations exactly when linearize would (a model this size at this length).
+        boolean checkpointing = LoraFinetune.wantsCheckpointing(config, length);
+        rows.add(stage("lora", new LoraFinetune(model, adapter.withLora(LoraConfig.defaults()), false, checkpointing), batch,
+                options, prefill, stage2Flops, gemm, length, checkpointing));
 
         Integer rssSteps = null;
         Double start = null;
@@ -102,7 +104,7 @@ final class TrainBench {
     }
 
     private static Row stage(String name, Objective objective, Batch batch, Options options, double prefill, double flops,
-            double gemmGflops, int length) {
+            double gemmGflops, int length, boolean checkpointing) {
         System.gc();
         boolean peak = Memory.resetPeak();
         AdamW optimizer = new AdamW(objective.parameters(), 0.9, 0.999, 1e-8, 0);
@@ -116,9 +118,9 @@ final class TrainBench {
         double tokens = length / (ms / 1000);
         double share = flops / (gemmGflops * 1e9) / (ms / 1000);
         Row row = new Row(name, Timing.round(tokens, 1), Timing.round(prefill, 1), Timing.round(ms, 1), timed[0],
-                Timing.round(tokens / prefill, 3), Timing.round(share, 3), Timing.round(peakMib, 1));
-        Timing.progress("train: stage %s: %.0f ms per %d-token step = %.0f tokens/s = %.2f x prefill; matmuls ~%.0f%% of the step; peak RSS %.0f MiB",
-                name, ms, length, tokens, row.ratioToPrefill(), 100 * share, peakMib);
+                Timing.round(tokens / prefill, 3), Timing.round(share, 3), Timing.round(peakMib, 1), checkpointing);
+        Timing.progress("train: stage %s: %.0f ms per %d-token step = %.0f tokens/s = %.2f x prefill; matmuls ~%.0f%% of the step; peak RSS %.0f MiB%s",
+                name, ms, length, tokens, row.ratioToPrefill(), 100 * share, peakMib, checkpointing ? " (activation checkpointing)" : "");
         return row;
     }
 

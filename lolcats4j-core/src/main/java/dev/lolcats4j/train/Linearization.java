@@ -145,7 +145,16 @@ public final class Linearization {
                 // Stage 2 starts from stage 1's result: a resumed stage 2 must start from the same one.
                 stage2Identity.put("stage-1 adapter", Checksums.path(o.out().resolve("stage1/best")));
             }
-            lora = new TrainLoop(new LoraFinetune(model, withLora, o.trainFeatureMaps()), data, trainConfig(o, steps, o.loraLr()),
+            long tokensPerMicroBatch = (long) o.microBatch() * data.train().get(0).tokens().length;
+            boolean checkpointing = LoraFinetune.wantsCheckpointing(model.config(), tokensPerMicroBatch);
+            if (checkpointing) {
+                listener.message(String.format(Locale.ROOT, "[stage 2] activation checkpointing: a full backward over %,d tokens "
+                        + "would keep ~%.1f GB of activations (> %.0f%% of this machine's memory); each layer is recomputed "
+                        + "in the backward instead", tokensPerMicroBatch,
+                        dev.lolcats4j.model.MemoryEstimate.backwardActivationBytes(model.config(), tokensPerMicroBatch) / 1e9,
+                        100 * LoraFinetune.CHECKPOINT_ABOVE_SHARE_OF_RAM));
+            }
+            lora = new TrainLoop(new LoraFinetune(model, withLora, o.trainFeatureMaps(), checkpointing), data, trainConfig(o, steps, o.loraLr()),
                     o.out().resolve("stage2"), listener.stage("stage 2"), stage2Identity).run(o.resume());
             summary.add(String.format(Locale.ROOT,
                     "stage 2 (LoRA): %d steps, %,d tokens, best held-out loss %.5f (perplexity %.3f) at step %d, %s",

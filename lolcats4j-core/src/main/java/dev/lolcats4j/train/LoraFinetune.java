@@ -16,11 +16,25 @@ import org.bytedeco.pytorch.Tensor;
  */
 public final class LoraFinetune extends NextTokenObjective {
 
+    /** Above this share of physical memory, stage 2 recomputes each layer in the backward. */
+    static final double CHECKPOINT_ABOVE_SHARE_OF_RAM = 0.25;
+
     private final AdapterConfig config;
+    private final boolean layerByLayer;
 
     public LoraFinetune(DecoderModel model, AdapterConfig config, boolean trainFeatureMaps) {
+        this(model, config, trainFeatureMaps, false);
+    }
+
+    /**
+     * @param layerByLayer activation checkpointing: keep only the layers' inputs in the forward
+     *     and recompute each layer in the backward (same gradients, a second forward, one
+     *     layer's graph in memory instead of all; see {@link #wantsCheckpointing})
+     */
+    public LoraFinetune(DecoderModel model, AdapterConfig config, boolean trainFeatureMaps, boolean layerByLayer) {
         super(model);
         this.config = config;
+        this.layerByLayer = layerByLayer;
         for (DecoderLayer layer : model.layers()) {
             for (String target : config.lora().targets()) {
                 // Layers kept as softmax have no LoRA unless a loaded adapter brought some.
@@ -40,6 +54,20 @@ public final class LoraFinetune extends NextTokenObjective {
             }
         }
         parameters.forEach(t -> t.set_requires_grad(true));
+    }
+
+    /**
+     * True when a full-graph backward over {@code tokens} tokens per micro-batch would keep
+     * more than a quarter of this machine's memory in activations: then stage 2 checkpoints.
+     */
+    public static boolean wantsCheckpointing(dev.lolcats4j.model.ModelConfig c, double tokens) {
+        return dev.lolcats4j.model.MemoryEstimate.backwardActivationBytes(c, tokens)
+                > CHECKPOINT_ABOVE_SHARE_OF_RAM * dev.lolcats4j.model.MemoryEstimate.physicalBytes();
+    }
+
+    @Override
+    public double trainStep(Batch batch, double scale) {
+        return layerByLayer ? LanguageModelLoss.backwardLayerByLayer(model, batch, scale) : super.trainStep(batch, scale);
     }
 
     @Override
