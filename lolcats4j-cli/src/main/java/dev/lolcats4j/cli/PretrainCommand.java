@@ -56,6 +56,11 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "Folder with tokenizer.json to use (default: a byte-level tokenizer, 259 ids).")
     Path tokenizerDir;
 
+    @Option(names = "--init", paramLabel = "DIR", description = "Continue pretraining a model folder: start from its weights "
+            + "instead of random ones; its config.json is the architecture (not with --config) and its tokenizer.json the "
+            + "tokenizer unless --tokenizer. The folder is only read.")
+    Path initDir;
+
     @Option(names = "--hidden", converter = Flags.ModelSize.class, defaultValue = "256", description = "Hidden size (default: ${DEFAULT-VALUE}).")
     int hidden;
 
@@ -126,7 +131,8 @@ public final class PretrainCommand implements Callable<Integer> {
         }
         validate();
         OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "train")
-                .inputs("--data", data.files).inputs("--config", configFile).inputs("--tokenizer", tokenizerDir);
+                .inputs("--data", data.files).inputs("--config", configFile).inputs("--tokenizer", tokenizerDir)
+                .inputs("--init", initDir);
         output.check();
         return output.writeInPlace(this::run);
     }
@@ -164,6 +170,10 @@ public final class PretrainCommand implements Callable<Integer> {
                     Dtypes.decide(fp32Matmuls ? "f32" : dtype, err), config.hiddenSize());
             err.println("pretrain: matmuls in " + decision.reason());
             DecoderModel model = ModelFactory.random(config, ComputeType.F32, seed);
+            if (initDir != null) {
+                copyWeights(initDir, model);
+                err.println("pretrain: starting from the weights of " + initDir);
+            }
             int every = Math.max(1, steps / 10);
             TrainConfig train = new TrainConfig(steps, lr, weightDecay, batch, microBatch, "cosine",
                     warmup != null ? warmup : Math.max(1, steps / 20), minLr, 0.1, 10, clip,
@@ -188,6 +198,20 @@ public final class PretrainCommand implements Callable<Integer> {
      */
     private void validate() {
         data.validate();
+        if (initDir != null) {
+            if (configFile != null) {
+                throw new BadInputException("--init and --config: the architecture is --init's config.json; give one of them");
+            }
+            Path initConfig = initDir.resolve("config.json");
+            if (!Files.isRegularFile(initConfig) || !Files.isRegularFile(initDir.resolve("model.safetensors"))
+                    && !Files.isRegularFile(initDir.resolve("model.safetensors.index.json"))) {
+                throw new BadInputException("--init " + initDir + ": expected a model folder (config.json and model.safetensors)");
+            }
+            configFile = initConfig;
+            if (tokenizerDir == null && Files.isRegularFile(initDir.resolve("tokenizer.json"))) {
+                tokenizerDir = initDir;
+            }
+        }
         if (microBatch > batch || batch % microBatch != 0) {
             throw new BadInputException("--micro-batch: expected a divisor of --batch (" + batch + "), found " + microBatch);
         }
@@ -241,6 +265,25 @@ public final class PretrainCommand implements Callable<Integer> {
             throw BadInputException.at(file, "vocab_size", "expected at least the tokenizer's " + tokenizer.vocabSize() + ", found " + config.vocabSize());
         }
         return config;
+    }
+
+    /** Copies every weight of the model folder into the fresh model (same names and shapes). */
+    private static void copyWeights(Path folder, DecoderModel model) {
+        DecoderModel init = dev.lolcats4j.model.ModelLoader.load(folder, ComputeType.F32);
+        try (org.bytedeco.pytorch.NoGradGuard noGrad = new org.bytedeco.pytorch.NoGradGuard()) {
+            Map<String, org.bytedeco.pytorch.Tensor> from = init.namedWeights();
+            for (Map.Entry<String, org.bytedeco.pytorch.Tensor> e : model.namedWeights().entrySet()) {
+                org.bytedeco.pytorch.Tensor source = from.get(e.getKey());
+                if (source == null || !java.util.Arrays.equals(dev.lolcats4j.torch.Tensors.shape(source),
+                        dev.lolcats4j.torch.Tensors.shape(e.getValue()))) {
+                    throw new BadInputException("--init " + folder + ": weight " + e.getKey() + " missing or of another shape");
+                }
+                // A copy: the trained tensors are the fresh model's, never the loaded file's.
+                e.getValue().copy_(source.to(e.getValue().scalar_type()));
+            }
+        } finally {
+            init.close();
+        }
     }
 
     private static void copyFolder(Path from, Path to) {

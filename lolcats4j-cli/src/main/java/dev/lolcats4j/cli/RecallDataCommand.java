@@ -58,6 +58,11 @@ public final class RecallDataCommand implements Callable<Integer> {
             split = ",", description = "Shares of corpus, mqar and passkey documents (default: ${DEFAULT-VALUE}).")
     Map<String, Double> mix;
 
+    @Option(names = "--mqar-pairs", defaultValue = "2-16", paramLabel = "MIN-MAX",
+            description = "Key=value pairs per MQAR document, drawn uniformly (default: ${DEFAULT-VALUE}; at most 63 for "
+                    + "1024-token documents). More pairs give more retrieval targets per document.")
+    String mqarPairs;
+
     @Option(names = "--seed", defaultValue = "1", description = "Generator seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -95,6 +100,7 @@ public final class RecallDataCommand implements Callable<Integer> {
             throw new BadInputException("--max-distance: expected " + floor + ".." + chars + " for --doc-tokens " + docTokens
                     + ", found " + maxDistance);
         }
+        int[] pairRange = pairRange(mqarPairs, chars);
         if (!Files.isRegularFile(corpus)) {
             throw new BadInputException("--corpus " + corpus + ": not a regular file");
         }
@@ -119,7 +125,7 @@ public final class RecallDataCommand implements Callable<Integer> {
         Map<String, Integer> counts = new java.util.TreeMap<>();
         AtomicFiles.write(out, stream -> {
             for (int i = 0; i < documents; i++) {
-                RecallText.Document doc = generator.document(chars, maxDistance, weights, random);
+                RecallText.Document doc = generator.document(chars, maxDistance, weights, pairRange[0], pairRange[1], random);
                 ObjectNode line = json.createObjectNode().put("text", doc.text());
                 stream.write(json.writeValueAsBytes(line));
                 stream.write('\n');
@@ -130,5 +136,21 @@ public final class RecallDataCommand implements Callable<Integer> {
         stdout.printf(Locale.ROOT, "wrote %d documents of %d characters to %s: %s%n", documents, chars, out, counts);
         stdout.flush();
         return Main.EXIT_OK;
+    }
+
+    /** "MIN-MAX" (or one number) within 1..the most pairs a document holds. */
+    static int[] pairRange(String text, int chars) {
+        String[] parts = text.strip().split("-", -1);
+        int max = RecallText.maxPairs(chars);
+        try {
+            int low = Integer.parseInt(parts[0].strip());
+            int high = parts.length == 1 ? low : Integer.parseInt(parts[1].strip());
+            if (parts.length <= 2 && low >= 1 && low <= high && high <= max) {
+                return new int[] {low, high};
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new BadInputException("--mqar-pairs: expected MIN-MAX with 1 <= MIN <= MAX <= " + max + ", found \"" + text + "\"");
     }
 }

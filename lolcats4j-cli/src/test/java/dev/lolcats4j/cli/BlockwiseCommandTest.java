@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code lolcats linearize --blockwise K} end to end on a tiny two-layer model, and its input errors. */
 class BlockwiseCommandTest {
 
-    private static Path corpus(Path dir) throws IOException {
+    static Path corpus(Path dir) throws IOException {
         StringBuilder text = new StringBuilder();
         String[] words = {"the whale", "a ship", "the sea", "my captain", "the harpoon", "a storm"};
         for (int i = 0; i < 300; i++) {

@@ -51,8 +51,13 @@ public final class RecallText {
     static final int PASSKEY_DIGITS = 5;
     /** One "abc=123" pair plus its separating space. */
     static final int PAIR_CHARS = 8;
-    /** Most key=value pairs in one MQAR document. */
+    /** Most key=value pairs in one MQAR document by default ({@link #document}). */
     public static final int MAX_PAIRS = 16;
+
+    /** The most key=value pairs an MQAR document of {@code chars} characters can hold (no filler gap). */
+    public static int maxPairs(int chars) {
+        return Math.max(0, (chars - 2) / (2 * PAIR_CHARS));
+    }
 
     private final String filler;
 
@@ -152,8 +157,8 @@ public final class RecallText {
      */
     public Document mqar(int chars, int pairs, int gap, boolean shuffled, SplittableRandom random) {
         int fixed = mqarChars(pairs, gap);
-        if (pairs < 1 || pairs > MAX_PAIRS || gap < 0 || fixed > chars) {
-            throw new BadInputException("mqar: " + pairs + " pairs (1.." + MAX_PAIRS + ") and a gap of " + gap
+        if (pairs < 1 || gap < 0 || fixed > chars) {
+            throw new BadInputException("mqar: " + pairs + " pairs (1.." + maxPairs(chars) + ") and a gap of " + gap
                     + " characters do not fit " + chars + " characters");
         }
         String[] keys = new String[pairs];
@@ -214,13 +219,26 @@ public final class RecallText {
      * characters fill packed sequences of {@code seqLen} tokens exactly, one per sequence.
      */
     public Document document(int chars, int maxDistance, Mix mix, SplittableRandom random) {
+        return document(chars, maxDistance, mix, 2, MAX_PAIRS, random);
+    }
+
+    /**
+     * As {@link #document(int, int, Mix, SplittableRandom)} with MQAR documents of
+     * {@code minPairs..maxPairs} pairs (uniform): more pairs, more retrieval targets per
+     * document (each answer is 3 digits), which is what teaches a small model to retrieve.
+     */
+    public Document document(int chars, int maxDistance, Mix mix, int minPairs, int maxPairs, SplittableRandom random) {
+        if (minPairs < 1 || maxPairs < minPairs || maxPairs > maxPairs(chars)) {
+            throw new BadInputException("mqar pairs: expected 1 <= min <= max <= " + maxPairs(chars) + " for documents of "
+                    + chars + " characters, found " + minPairs + "-" + maxPairs);
+        }
         double total = mix.corpus() + mix.mqar() + mix.passkey();
         double u = random.nextDouble() * total;
         if (u < mix.corpus()) {
             return corpus(chars, random);
         }
         if (u < mix.corpus() + mix.mqar()) {
-            int pairs = 2 + random.nextInt(MAX_PAIRS - 1);
+            int pairs = minPairs + random.nextInt(maxPairs - minPairs + 1);
             int maxGap = Math.min(chars - 2 * listChars(pairs) - 2, maxDistance - minMqarDistance(pairs));
             int gap = maxGap <= 0 ? 0 : random.nextInt(maxGap + 1);
             return mqar(chars, pairs, gap, true, random);
