@@ -101,14 +101,7 @@ public final class HybridState implements LayerCache {
         } else if (folded > 0) {
             fold(p, k.narrow(2, 0, folded), v.narrow(2, 0, folded), validF.narrow(1, 0, folded));
         }
-        long kept = n - folded;
-        if (kept > 0) {
-            keys.narrow(2, 0, kept).copy_(k.narrow(2, folded, kept));
-            values.narrow(2, 0, kept).copy_(v.narrow(2, folded, kept));
-            valid.narrow(1, 0, kept).copy_(validF.narrow(1, folded, kept));
-        }
-        filled = kept;
-        next = kept % Math.max(capacity, 1);
+        refillWindow(k, v, validF, folded);
         position = n;
         decoder = null; // new buffers
     }
@@ -163,18 +156,26 @@ public final class HybridState implements LayerCache {
         if (folded > 0) {
             fold(p, allK.narrow(2, 0, folded), allV.narrow(2, 0, folded), allValid.narrow(1, 0, folded));
         }
-        long kept = total - folded;
-        if (kept > 0) {
-            keys.narrow(2, 0, kept).copy_(allK.narrow(2, folded, kept));
-            values.narrow(2, 0, kept).copy_(allV.narrow(2, folded, kept));
-            valid.narrow(1, 0, kept).copy_(allValid.narrow(1, folded, kept));
-        }
-        filled = kept;
-        next = capacity == 0 ? 0 : kept % capacity;
+        refillWindow(allK, allV, allValid, folded);
         position += m;
         decoder = null; // buffers rewritten: the Java step re-reads them
         validChecked = -1;
         return y;
+    }
+
+    /**
+     * Puts the keys after the first {@code folded} of k, v [B, Hkv, N, d] (validity [B, N]) into
+     * the window buffer, oldest first from slot 0; at most {@code capacity} remain by then.
+     */
+    private void refillWindow(Tensor k, Tensor v, Tensor validF, long folded) {
+        long kept = k.size(2) - folded;
+        if (kept > 0) {
+            keys.narrow(2, 0, kept).copy_(k.narrow(2, folded, kept));
+            values.narrow(2, 0, kept).copy_(v.narrow(2, folded, kept));
+            valid.narrow(1, 0, kept).copy_(validF.narrow(1, folded, kept));
+        }
+        filled = kept;
+        next = kept % Math.max(capacity, 1);
     }
 
     /** Adds keys [B, Hkv, M, d] to S and z through phi_k, weighted by validity [B, M]. */
