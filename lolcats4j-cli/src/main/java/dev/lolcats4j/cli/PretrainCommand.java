@@ -130,9 +130,11 @@ public final class PretrainCommand implements Callable<Integer> {
             throw new BadInputException("--fp32-matmuls and --dtype " + dtype + ": contradictory; give one of them");
         }
         validate();
+        // --init first: with it, the config and tokenizer default to files inside it, and an
+        // overlapping --out should be named as --init.
         OutputFolder output = OutputFolder.of("--out", out).force(force).resume(resume, "train")
-                .inputs("--data", data.files).inputs("--config", configFile).inputs("--tokenizer", tokenizerDir)
-                .inputs("--init", initDir);
+                .inputs("--init", initDir).inputs("--data", data.files).inputs("--config", configFile)
+                .inputs("--tokenizer", tokenizerDir);
         output.check();
         return output.writeInPlace(this::run);
     }

@@ -51,6 +51,13 @@ class PretrainInitTest {
         assertEquals(2, r.exitCode());
         assertTrue(r.err().contains("--init and --config"), r.err());
         assertTrue(!tmp.resolve("x").toFile().exists());
+        // --out inside the --init folder is refused, and named as --init.
+        Map<String, String> before = Trees.hash(first);
+        r = Cli.run("pretrain", "--data", data.toString(), "--out", first.resolve("sub").toString(), "--steps", "1",
+                "--init", first.toString());
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--init"), r.err());
+        assertEquals(before, Trees.hash(first));
     }
 
     private static Cli.Result run(String... args) {
