@@ -13,15 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code lolcats linearize --blockwise K} end to end on a tiny two-layer model, and its input errors. */
 class BlockwiseCommandTest {
 
-    static Path corpus(Path dir) throws IOException {
-        StringBuilder text = new StringBuilder();
-        String[] words = {"the whale", "a ship", "the sea", "my captain", "the harpoon", "a storm"};
-        for (int i = 0; i < 300; i++) {
-            text.append(words[i % words.length]).append(i % 7 == 0 ? ".\n\n" : " and ");
-        }
-        Path file = dir.resolve("corpus.txt");
-        Files.writeString(file, text.toString());
-        return file;
+    private static Path corpus(Path dir) throws IOException {
+        return TinyCorpus.write(dir, 300);
     }
 
     @Test

@@ -22,7 +22,7 @@ class PretrainInitTest {
 
     @Test
     void continuedPretrainingStartsFromTheInitWeightsAndLeavesThemAlone(@TempDir Path tmp) throws IOException {
-        Path data = BlockwiseCommandTest.corpus(tmp);
+        Path data = TinyCorpus.write(tmp, 300);
         Path first = tmp.resolve("first");
         run("pretrain", "--data", data.toString(), "--out", first.toString(), "--steps", "3").assertOk();
         Map<String, String> before = Trees.hash(first);
@@ -43,7 +43,7 @@ class PretrainInitTest {
 
     @Test
     void initWithConfigIsRefusedBeforeAnythingIsWritten(@TempDir Path tmp) throws IOException {
-        Path data = BlockwiseCommandTest.corpus(tmp);
+        Path data = TinyCorpus.write(tmp, 300);
         Path first = tmp.resolve("first");
         run("pretrain", "--data", data.toString(), "--out", first.toString(), "--steps", "1").assertOk();
         Cli.Result r = Cli.run("pretrain", "--data", data.toString(), "--out", tmp.resolve("x").toString(), "--steps", "1",

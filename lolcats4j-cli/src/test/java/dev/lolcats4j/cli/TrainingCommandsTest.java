@@ -15,14 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 class TrainingCommandsTest {
 
     private static Path corpus(Path dir) throws IOException {
-        StringBuilder text = new StringBuilder();
-        String[] words = {"the whale", "a ship", "the sea", "my captain", "the harpoon", "a storm"};
-        for (int i = 0; i < 400; i++) {
-            text.append(words[i % words.length]).append(i % 7 == 0 ? ".\n\n" : " and ");
-        }
-        Path file = dir.resolve("corpus.txt");
-        Files.writeString(file, text.toString());
-        return file;
+        return TinyCorpus.write(dir, 400);
     }
 
     @Test
