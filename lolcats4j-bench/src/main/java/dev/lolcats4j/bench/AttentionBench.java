@@ -1,6 +1,7 @@
 package dev.lolcats4j.bench;
 
 import dev.lolcats4j.lolcats.AttentionKind;
+import dev.lolcats4j.lolcats.BlockProducts;
 import dev.lolcats4j.lolcats.FeatureMap;
 import dev.lolcats4j.lolcats.FeatureMapKind;
 import dev.lolcats4j.lolcats.HybridKernels;
@@ -19,6 +20,9 @@ import org.bytedeco.pytorch.global.torch;
  * Forward + backward of one layer's attention (H = 8, d = 64, F = 64, W = 64, B = 1, fp32,
  * gradients for q, k, v and both feature maps) against sequence length: the chunked hybrid
  * (linear in n), chunked softmax and the quadratic hybrid reference (null above the memory budget).
+ * Where the dtype rule picks bf16 matmuls, also the chunked hybrid with bf16 block products (what
+ * training runs there, {@link BlockProducts#BF16}); elsewhere that column is null, since bf16
+ * products on a CPU without native bf16 would take minutes.
  */
 public final class AttentionBench {
 
@@ -29,16 +33,27 @@ public final class AttentionBench {
     /** Live n x n fp32 tensors the quadratic form keeps for backward (scores, masks, weights...). */
     static final int QUADRATIC_LIVE = 6;
 
-    public record Row(long n, Double hybridMs, Double softmaxMs, Double quadraticMs) {}
+    public record Row(long n, Double hybridMs, Double softmaxMs, Double quadraticMs, Double hybridBf16ProductsMs) {}
 
     /**
      * @param quadraticOverHybridAt2048 quadratic_ms / hybrid_ms at n = 2048 (target >= 10, goal 30), null if not measured
      * @param hybridScaling hybrid_ms at the largest n / at 1024 (target <= 20 for 16384), null if not measured
+     * @param quadraticOverHybridBf16ProductsAt2048 quadratic_ms / hybrid_bf16_products_ms at n = 2048, null if not measured
      */
-    public record Result(List<Row> rows, Double quadraticOverHybridAt2048, Double hybridScaling) {
+    public record Result(List<Row> rows, Double quadraticOverHybridAt2048, Double hybridScaling,
+            Double quadraticOverHybridBf16ProductsAt2048) {
 
         Result(List<Row> rows) {
-            this(rows, ratioAt(rows, 2048), scaling(rows));
+            this(rows, ratioAt(rows, 2048), scaling(rows), bf16RatioAt(rows, 2048));
+        }
+
+        private static Double bf16RatioAt(List<Row> rows, long n) {
+            for (Row r : rows) {
+                if (r.n() == n && r.hybridBf16ProductsMs() != null && r.quadraticMs() != null) {
+                    return Timing.round(r.quadraticMs() / r.hybridBf16ProductsMs(), 2);
+                }
+            }
+            return null;
         }
 
         private static Double ratioAt(List<Row> rows, long n) {
@@ -51,7 +66,7 @@ public final class AttentionBench {
         }
 
         private static Double scaling(List<Row> rows) {
-            Double s = new Result(rows, null, null).hybridScaling(1024, rows.get(rows.size() - 1).n());
+            Double s = new Result(rows, null, null, null).hybridScaling(1024, rows.get(rows.size() - 1).n());
             return s == null ? null : Timing.round(s, 2);
         }
 
@@ -73,14 +88,16 @@ public final class AttentionBench {
         Natives.init();
         long[] lengths = options.quick() ? new long[] {512, 1024, 2048} : new long[] {512, 1024, 2048, 4096, 8192, 16384};
         List<Row> rows = new ArrayList<>();
+        boolean bf16 = BenchContext.of(options.dtype()).computeType() == dev.lolcats4j.model.ComputeType.BF16;
         for (long n : lengths) {
             // Fewer repetitions where one iteration takes seconds.
             int iterations = n >= 8192 ? Math.min(options.iterations(), 3) : options.iterations();
             int warmup = n >= 8192 ? 1 : Math.max(1, options.warmup());
-            Double hybrid = time(n, warmup, iterations, "hybrid", () -> hybridCase(n));
+            Double hybrid = time(n, warmup, iterations, "hybrid", () -> hybridCase(n, BlockProducts.INPUT));
+            Double hybridBf16 = bf16 ? time(n, warmup, iterations, "hybrid, bf16 products", () -> hybridCase(n, BlockProducts.BF16)) : null;
             Double softmax = softmaxFits(n, options) ? time(n, warmup, iterations, "softmax", () -> softmaxCase(n)) : null;
             Double quadratic = fits(n, QUADRATIC_LIVE, options) ? time(n, warmup, iterations, "quadratic", () -> quadraticCase(n)) : null;
-            rows.add(new Row(n, hybrid, softmax, quadratic));
+            rows.add(new Row(n, hybrid, softmax, quadratic, hybridBf16));
         }
         Result result = new Result(rows);
         Double scaling = result.hybridScaling(1024, lengths[lengths.length - 1]);
@@ -129,10 +146,10 @@ public final class AttentionBench {
         }
     }
 
-    private static Runnable hybridCase(long n) {
+    private static Runnable hybridCase(long n, BlockProducts products) {
         return () -> {
             Inputs in = Inputs.create(n);
-            HybridKernels.chunked(in.params(), in.q(), in.k(), in.v(), null).sum().backward();
+            HybridKernels.chunked(in.params(), in.q(), in.k(), in.v(), null, products).sum().backward();
         };
     }
 

@@ -194,7 +194,7 @@ final class DemoReport {
     void write(Path dir) {
         OutputFolder.of("--out", dir).force(true).writeAtomically(tmp -> {
             recallPlot(0, "passkey").write(tmp.resolve("recall_passkey.png"));
-            recallPlot(1, "MQAR (4 key=value pairs)").write(tmp.resolve("recall_mqar.png"));
+            recallPlot(1, "MQAR (4 key-value pairs)").write(tmp.resolve("recall_mqar.png"));
             decodePlots(tmp);
             AtomicFiles.writeString(tmp.resolve("summary.json"), Json.write(summary()) + "\n");
             AtomicFiles.writeString(tmp.resolve("report.md"), markdown());

@@ -21,13 +21,13 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code lolcats data recall}: pretraining documents that mix corpus text with synthetic recall
- * sequences (MQAR key=value lists and passkeys hidden in corpus filler), one JSONL line
+ * sequences (MQAR key-value lists and passkeys hidden in corpus filler), one JSONL line
  * {@code {"text": ...}} each, every document exactly {@code --doc-tokens - 2} ASCII characters
  * so that, with the byte-level tokenizer ({@code <s>} + bytes + {@code </s>}), each fills one
  * packed sequence of {@code --seq-len = --doc-tokens} and no recall sequence is cut in two.
  */
 @Command(name = "recall", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Write pretraining documents (JSONL, {\"text\": ...}) mixing corpus windows, MQAR key=value lists "
+        description = {"Write pretraining documents (JSONL, {\"text\": ...}) mixing corpus windows, MQAR key-value lists "
                 + "with queries and passkeys hidden in corpus filler, with retrieval distances up to --max-distance.",
                 "Deterministic for a given --seed and corpus. Documents are sized for the byte-level tokenizer."})
 public final class RecallDataCommand implements Callable<Integer> {
@@ -59,8 +59,8 @@ public final class RecallDataCommand implements Callable<Integer> {
     Map<String, Double> mix;
 
     @Option(names = "--mqar-pairs", defaultValue = "2-16", paramLabel = "MIN-MAX",
-            description = "Key=value pairs per MQAR document, drawn uniformly (default: ${DEFAULT-VALUE}; at most 63 for "
-                    + "1024-token documents). More pairs give more retrieval targets per document.")
+            description = "Key-value pairs per MQAR document, drawn uniformly (default: ${DEFAULT-VALUE}; at most 26, one per "
+                    + "capital letter, and at most (doc-tokens - 4) / 10). More pairs give more retrieval targets per document.")
     String mqarPairs;
 
     @Option(names = "--seed", defaultValue = "1", description = "Generator seed (default: ${DEFAULT-VALUE}).")

@@ -11,15 +11,22 @@ import java.util.SplittableRandom;
  * model pretrained on them has to retrieve far back to predict their answers. Two kinds:
  *
  * <ul>
- *   <li><b>passkey</b>: {@code ... The pass key is 48213. Remember it. ... What is the pass key?
- *       The pass key is 48213.} The five digits are random, so the second copy is predictable
+ *   <li><b>passkey</b>: {@code ... The pass key is #48213. Remember it. ... What is the pass key?
+ *       The pass key is #48213.} The five digits are random, so the second copy is predictable
  *       only by finding the first.
- *   <li><b>mqar</b> (multi-query associative recall): a list of key=value pairs such as
- *       {@code  qzd=417 mkt=092 ...}, corpus filler, then every pair again as a query
- *       ({@code mkt=092 qzd=417}). Keys are 3 random lowercase letters (distinct within a
- *       document), values 3 random digits: a value is predictable only by retrieving its key's
- *       pair from the list.
+ *   <li><b>mqar</b> (multi-query associative recall): a list of key-value pairs such as
+ *       {@code  Q417 M092 ...}, corpus filler, then every pair again as a query
+ *       ({@code M092 Q417}). Keys are single capital letters (distinct within a document),
+ *       values 3 random digits: a value is predictable only by retrieving its key's pair from
+ *       the list.
  * </ul>
+ *
+ * <p>Why single-character keys and a {@code #} before the passkey (a character the corpus does
+ * not use): with a byte-level tokenizer each key is then one token, so retrieving the first
+ * answer token is a one-token match (the associative-recall task of Arora et al., Zoology,
+ * 2023). An earlier format with three-letter keys ({@code qzd=417}) asked a 5M-parameter model
+ * for a four-token match; after 13M training tokens it had learned the format but copied
+ * nothing (docs/recall-teacher.md).
  *
  * An answer's <em>distance</em> is the number of characters from the first character of its
  * earlier copy to the first character of the answer. With a byte-level tokenizer that is the
@@ -45,18 +52,20 @@ public final class RecallText {
         }
     }
 
-    static final String NEEDLE_BEFORE = " The pass key is ";
+    static final String NEEDLE_BEFORE = " The pass key is #";
     static final String NEEDLE_AFTER = ". Remember it.";
-    static final String QUESTION = " What is the pass key? The pass key is ";
+    static final String QUESTION = " What is the pass key? The pass key is #";
     static final int PASSKEY_DIGITS = 5;
-    /** One "abc=123" pair plus its separating space. */
-    static final int PAIR_CHARS = 8;
-    /** Most key=value pairs in one MQAR document by default ({@link #document}). */
+    /** One "K123" pair plus its separating space. */
+    static final int PAIR_CHARS = 5;
+    /** Key characters: one distinct capital letter per pair. */
+    static final int KEY_COUNT = 26;
+    /** Most key-value pairs in one MQAR document by default ({@link #document}). */
     public static final int MAX_PAIRS = 16;
 
-    /** The most key=value pairs an MQAR document of {@code chars} characters can hold (no filler gap). */
+    /** The most key-value pairs an MQAR document of {@code chars} characters can hold (no filler gap). */
     public static int maxPairs(int chars) {
-        return Math.max(0, (chars - 2) / (2 * PAIR_CHARS));
+        return Math.max(0, Math.min(KEY_COUNT, (chars - 2) / (2 * PAIR_CHARS)));
     }
 
     private final String filler;
@@ -150,26 +159,27 @@ public final class RecallText {
     }
 
     /**
-     * An MQAR document of exactly {@code chars} characters: {@code pairs} key=value pairs, a
+     * An MQAR document of exactly {@code chars} characters: {@code pairs} key-value pairs, a
      * filler gap of {@code gap} characters, then every pair again as a query, in the list's
      * order (every answer then has the same distance, {@code minMqarDistance(pairs) + gap}) or
      * shuffled. The list starts at a random depth; corpus filler before and after.
      */
     public Document mqar(int chars, int pairs, int gap, boolean shuffled, SplittableRandom random) {
         int fixed = mqarChars(pairs, gap);
-        if (pairs < 1 || gap < 0 || fixed > chars) {
+        if (pairs < 1 || pairs > KEY_COUNT || gap < 0 || fixed > chars) {
             throw new BadInputException("mqar: " + pairs + " pairs (1.." + maxPairs(chars) + ") and a gap of " + gap
                     + " characters do not fit " + chars + " characters");
         }
-        String[] keys = new String[pairs];
+        char[] keys = new char[pairs];
         String[] values = new String[pairs];
-        java.util.Set<String> used = new java.util.HashSet<>();
+        boolean[] used = new boolean[KEY_COUNT];
         for (int i = 0; i < pairs; i++) {
-            String k;
+            int k;
             do {
-                k = "" + (char) ('a' + random.nextInt(26)) + (char) ('a' + random.nextInt(26)) + (char) ('a' + random.nextInt(26));
-            } while (!used.add(k));
-            keys[i] = k;
+                k = random.nextInt(KEY_COUNT);
+            } while (used[k]);
+            used[k] = true;
+            keys[i] = (char) ('A' + k);
             values[i] = "" + (char) ('0' + random.nextInt(10)) + (char) ('0' + random.nextInt(10)) + (char) ('0' + random.nextInt(10));
         }
         int before = random.nextInt(chars - fixed + 1);
@@ -177,7 +187,7 @@ public final class RecallText {
         text.append(fillerSpan(before, random));
         int[] valueAt = new int[pairs];
         for (int i = 0; i < pairs; i++) {
-            text.append(' ').append(keys[i]).append('=');
+            text.append(' ').append(keys[i]);
             valueAt[i] = text.length();
             text.append(values[i]);
         }
@@ -196,7 +206,7 @@ public final class RecallText {
         }
         List<Answer> answers = new ArrayList<>();
         for (int i : order) {
-            text.append(' ').append(keys[i]).append('=');
+            text.append(' ').append(keys[i]);
             int at = text.length();
             text.append(values[i]);
             answers.add(new Answer(at, at + 3, at - valueAt[i]));
@@ -239,7 +249,9 @@ public final class RecallText {
         }
         if (u < mix.corpus() + mix.mqar()) {
             int pairs = minPairs + random.nextInt(maxPairs - minPairs + 1);
-            int maxGap = Math.min(chars - 2 * listChars(pairs) - 2, maxDistance - minMqarDistance(pairs));
+            // shuffled queries: the longest distance is the first pair's, queried last
+            int longestWithoutGap = minMqarDistance(pairs) + listChars(pairs) - PAIR_CHARS;
+            int maxGap = Math.min(chars - 2 * listChars(pairs) - 2, maxDistance - longestWithoutGap);
             int gap = maxGap <= 0 ? 0 : random.nextInt(maxGap + 1);
             return mqar(chars, pairs, gap, true, random);
         }

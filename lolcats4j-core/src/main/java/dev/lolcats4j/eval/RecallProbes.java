@@ -209,7 +209,7 @@ public final class RecallProbes {
     }
 
     /**
-     * An MQAR probe in the recall teacher's text format: {@code pairs} key=value pairs, filler,
+     * An MQAR probe in the recall teacher's text format: {@code pairs} key-value pairs, filler,
      * then the queries in the list's order, so that every answer is exactly {@code distance}
      * characters after its value in the list; at most {@code maxTokens} tokens long.
      */

@@ -17,16 +17,23 @@ public final class HybridAttention implements Attention {
     private final HybridParams params;
     private final int group;
     private final int sparseCache;
+    private final BlockProducts products;
 
     public HybridAttention(HybridParams params, int group) {
         this(params, group, 0);
     }
 
+    public HybridAttention(HybridParams params, int group, int sparseCache) {
+        this(params, group, sparseCache, BlockProducts.INPUT);
+    }
+
     /**
      * @param sparseCache C, the key-value pairs per key/value head kept in softmax after they
      *     leave the window (0: plain LoLCATs; docs/sparse-cache.md); needs hybrid_sw attention
+     * @param products the dtype of the chunked form's block products (training picks
+     *     {@link BlockProducts#BF16} when its matmuls are bf16)
      */
-    public HybridAttention(HybridParams params, int group, int sparseCache) {
+    public HybridAttention(HybridParams params, int group, int sparseCache, BlockProducts products) {
         if (sparseCache < 0 || sparseCache > 0 && params.kind() != AttentionKind.HYBRID_SW) {
             throw new IllegalArgumentException("a sparse cache needs hybrid_sw attention and C >= 0, found "
                     + params.kind() + " with C = " + sparseCache);
@@ -34,6 +41,7 @@ public final class HybridAttention implements Attention {
         this.params = params;
         this.group = group;
         this.sparseCache = sparseCache;
+        this.products = java.util.Objects.requireNonNull(products, "products");
     }
 
     public HybridParams params() {
@@ -47,7 +55,17 @@ public final class HybridAttention implements Attention {
 
     /** The same attention (same parameter tensors) with another sparse cache size. */
     public HybridAttention withSparseCache(int cacheSize) {
-        return new HybridAttention(params, group, cacheSize);
+        return new HybridAttention(params, group, cacheSize, products);
+    }
+
+    /** The dtype of the chunked form's block products. */
+    public BlockProducts blockProducts() {
+        return products;
+    }
+
+    /** The same attention (same parameter tensors) with its block products in another dtype. */
+    public HybridAttention withBlockProducts(BlockProducts blockProducts) {
+        return new HybridAttention(params, group, sparseCache, blockProducts);
     }
 
     @Override
@@ -62,7 +80,8 @@ public final class HybridAttention implements Attention {
                 }
                 return prefill.output();
             }
-            Tensor y = HybridKernels.chunked(params, q, Heads.expand(k, group), Heads.expand(v, group), context.keyValid());
+            Tensor y = HybridKernels.chunked(params, q, Heads.expand(k, group), Heads.expand(v, group), context.keyValid(),
+                    products);
             if (state != null) {
                 state.prefill(params, k, v, context.keyValid());
             }

@@ -23,9 +23,17 @@ public final class HybridKernels {
     /** Blocks per segment of the chunked form (2048 tokens at W = 64). */
     static final int SEGMENT_BLOCKS = 32;
 
-    /** Block-wise form: no N x N tensor anywhere. */
+    /** Block-wise form: no N x N tensor anywhere; every product in the inputs' dtype. */
     public static Tensor chunked(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid) {
-        return chunked(p, q, k, v, keyValid, SEGMENT_BLOCKS, null);
+        return chunked(p, q, k, v, keyValid, SEGMENT_BLOCKS, null, BlockProducts.INPUT);
+    }
+
+    /**
+     * Block-wise form with the block products in {@code products} (see {@link BlockProducts}):
+     * softmax, the running linear sums and the normalisation stay in the inputs' dtype.
+     */
+    public static Tensor chunked(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid, BlockProducts products) {
+        return chunked(p, q, k, v, keyValid, SEGMENT_BLOCKS, null, products);
     }
 
     /**
@@ -34,11 +42,11 @@ public final class HybridKernels {
      * Used to continue a prefill chunk by chunk ({@link HybridState}).
      */
     static Tensor chunked(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid, Tensor sums) {
-        return chunked(p, q, k, v, keyValid, SEGMENT_BLOCKS, sums);
+        return chunked(p, q, k, v, keyValid, SEGMENT_BLOCKS, sums, BlockProducts.INPUT);
     }
 
     static Tensor chunked(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid, int segmentBlocks) {
-        return chunked(p, q, k, v, keyValid, segmentBlocks, null);
+        return chunked(p, q, k, v, keyValid, segmentBlocks, null, BlockProducts.INPUT);
     }
 
     /**
@@ -47,7 +55,7 @@ public final class HybridKernels {
      * block (the window reaches back into it) and the linear sums of every key before that.
      */
     private static Tensor chunked(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor keyValid, int segmentBlocks,
-            Tensor sums) {
+            Tensor sums, BlockProducts products) {
         long b = q.size(0);
         long h = q.size(1);
         long n = q.size(2);
@@ -74,7 +82,7 @@ public final class HybridKernels {
                 : torch.zeros(new long[] {b, h, 1, fw, q.size(3) + 1}, Tensors.options(type))};
         long segmentTokens = Math.min(padded, (long) segmentBlocks * w);
         if (segmentTokens == padded) {
-            return segment(p, q, k, v, validF, masked, w, state).narrow(2, front ? pad : 0, n);
+            return segment(p, q, k, v, validF, masked, w, state, products).narrow(2, front ? pad : 0, n);
         }
         // split (not narrow): its backward writes each piece's gradient once, where narrow's
         // would allocate a full-length gradient per segment.
@@ -99,7 +107,7 @@ public final class HybridKernels {
             // backward needs); only its output and the carried state outlive it.
             org.bytedeco.javacpp.PointerScope outer = org.bytedeco.javacpp.PointerScope.getInnerScope();
             try (org.bytedeco.javacpp.PointerScope segmentScope = new org.bytedeco.javacpp.PointerScope()) {
-                Tensor y = segment(p, qi, ki, vi, validi, masked, w, state);
+                Tensor y = segment(p, qi, ki, vi, validi, masked, w, state, products);
                 outputs[i] = Tensors.handOver(i == 0 ? y : y.narrow(2, w, y.size(2) - w), outer);
                 state[0] = Tensors.handOver(state[0], outer);
             }
@@ -117,42 +125,45 @@ public final class HybridKernels {
      * block products are built contiguous: libtorch's batched matmul with a transposed view on
      * the right runs about half as fast on CPU.
      */
-    private static Tensor segment(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor validF, boolean masked, long w, Tensor[] state) {
+    private static Tensor segment(HybridParams p, Tensor q, Tensor k, Tensor v, Tensor validF, boolean masked, long w, Tensor[] state,
+            BlockProducts products) {
         long b = q.size(0);
         long h = q.size(1);
         long padded = q.size(2);
         long d = q.size(3);
         long c = padded / w;
         org.bytedeco.pytorch.global.torch.ScalarType type = q.scalar_type();
+        Product mm = new Product(products, type);
         Tensor phiQ = p.featureQ().apply(q);                          // [B, H, Np, Fw]
         Tensor phiK = p.featureK().apply(k);
         if (masked) {
             phiK = phiK.mul(validF.view(b, 1, padded, 1));
         }
         long fw = phiQ.size(3);
-        Tensor values = Tensors.cat(3, v, torch.ones(new long[] {b, h, padded, 1}, Tensors.options(type)));
-        Tensor qb = q.view(b, h, c, w, d);
+        // Operands are cast to the product dtype once here, not per product.
+        Tensor values = mm.operand(Tensors.cat(3, v, torch.ones(new long[] {b, h, padded, 1}, Tensors.options(type))));
         Tensor vb = values.view(b, h, c, w, d + 1);
-        Tensor phiQb = phiQ.view(b, h, c, w, fw);
-        Tensor phiKt = phiK.view(b, h, c, w, fw).transpose(3, 4).contiguous(); // [B, H, C, Fw, W]
+        Tensor phiQb = mm.operand(phiQ).view(b, h, c, w, fw);
+        Tensor phiKt = mm.operand(phiK).view(b, h, c, w, fw).transpose(3, 4).contiguous(); // [B, H, C, Fw, W]
 
         // Linear sums per block, then the sums of every key at least `lag` blocks back.
-        Tensor blockKv = phiKt.matmul(vb);                            // [B, H, C, Fw, d+1]
+        Tensor blockKv = mm.apply(phiKt, vb);                         // [B, H, C, Fw, d+1]
         Tensor before = state[0];
         if (c >= 2) {
             state[0] = before.add(blockKv.narrow(2, 0, c - 1).sum(new long[] {2}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
         }
         long lag = p.kind() == AttentionKind.LINEAR ? 1 : 2;
         Tensor lagged = laggedSums(blockKv, lag).add(before);
-        Tensor linear = phiQb.matmul(lagged);                         // [B, H, C, W, d+1]
+        Tensor linear = mm.apply(phiQb, lagged);                      // [B, H, C, W, d+1]
 
         Tensor total;
         if (p.kind() == AttentionKind.LINEAR) {
             // Li = {j <= i}: earlier blocks through the sums, own block causally.
-            Tensor intra = phiQb.matmul(phiKt).mul(causal(w, type));
-            total = intra.matmul(vb).add(linear);
+            Tensor intra = mm.apply(phiQb, phiKt).mul(causal(w, type));
+            total = mm.apply(intra, vb).add(linear);
         } else {
-            Tensor kt = k.view(b, h, c, w, d).transpose(3, 4);        // [B, H, C, d, W]
+            Tensor qb = mm.operand(q).view(b, h, c, w, d);
+            Tensor kt = mm.operand(k).view(b, h, c, w, d).transpose(3, 4); // [B, H, C, d, W]
             Tensor keysT = Tensors.cat(4, shiftBlocks(kt, 1), kt);     // [B, H, C, d, 2W]
             Tensor vPrev = shiftBlocks(vb, 1);
             Tensor windowValues = Tensors.cat(3, vPrev, vb);          // [B, H, C, 2W, d+1]
@@ -163,10 +174,10 @@ public final class HybridKernels {
             Tensor invalidKeys = Tensors.cat(3, shiftBlocks(validB, 1), validB)   // [B, 1, C, 2W]
                     .neg().add(Tensors.scalar(1)).mul(Tensors.scalar(MASKED)).unsqueeze(3);
             Tensor bias = windowBias(p.kind(), w, type).add(invalidKeys);  // [B, 1, C, W, 2W]
-            Tensor scores = bias.add(qb.matmul(keysT), Tensors.scalar(1.0 / Math.sqrt(d)));
+            Tensor scores = bias.add(mm.apply(qb, keysT), Tensors.scalar(1.0 / Math.sqrt(d)));
             Tensor max = scores.amax(new long[] {-1}, true);
             // gamma scales the window part after the product, on a tensor 2W/(d+1) times smaller.
-            Tensor window = scores.sub(max).exp().matmul(windowValues).mul(p.gamma().view(1, h, 1, 1, 1));
+            Tensor window = mm.apply(scores.sub(max).exp(), windowValues).mul(p.gamma().view(1, h, 1, 1, 1));
             if (masked) {
                 // A query that sees no valid key (padding) has max = MASKED and would weigh every
                 // masked key by e^0: its window part is dropped instead.
@@ -175,8 +186,8 @@ public final class HybridKernels {
             if (p.kind() == AttentionKind.HYBRID_SW) {
                 // Keys of the previous block that have left the window (offset t <= r for query
                 // offset r) are linear too.
-                Tensor intra = phiQb.matmul(shiftBlocks(phiKt, 1)).mul(causal(w, type));
-                linear = linear.add(intra.matmul(vPrev));
+                Tensor intra = mm.apply(phiQb, shiftBlocks(phiKt, 1)).mul(causal(w, type));
+                linear = linear.add(mm.apply(intra, vPrev));
             }
             total = window.add(linear.mul(p.lambda().view(1, h, 1, 1, 1)));
         }
@@ -186,6 +197,22 @@ public final class HybridKernels {
         // neither the output nor the gradient carries NaN. Real queries always see themselves.
         denominator = denominator.add(denominator.eq(Tensors.scalar(0)).to(type));
         return numerator.div(denominator).reshape(b, h, padded, d);
+    }
+
+    /**
+     * A block product: operands in the product dtype, result back in the inputs' dtype, so that
+     * everything between products (scores' softmax, running sums, normalisation) keeps it.
+     */
+    private record Product(BlockProducts products, org.bytedeco.pytorch.global.torch.ScalarType type) {
+
+        Tensor operand(Tensor t) {
+            return products == BlockProducts.BF16 ? t.to(org.bytedeco.pytorch.global.torch.ScalarType.BFloat16) : t;
+        }
+
+        Tensor apply(Tensor a, Tensor b) {
+            Tensor y = operand(a).matmul(operand(b));
+            return products == BlockProducts.BF16 && !Tensors.same(y.scalar_type(), type) ? y.to(type) : y;
+        }
     }
 
     /**

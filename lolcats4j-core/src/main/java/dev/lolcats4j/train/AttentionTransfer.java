@@ -73,6 +73,8 @@ public final class AttentionTransfer implements Objective {
         this.saver = saver;
         this.config = config;
         this.attentionXent = attentionXent;
+        // bf16 block products where the matmuls are bf16: the same parameter tensors train.
+        dev.lolcats4j.lolcats.Adapters.useTrainingBlockProducts(layers);
         for (DecoderLayer layer : layers) {
             if (layer.attention() instanceof HybridAttention hybrid) {
                 parameters.addAll(hybrid.params().trainableTensors());

@@ -35,6 +35,7 @@ public final class LoraFinetune extends NextTokenObjective {
         super(model);
         this.config = config;
         this.layerByLayer = layerByLayer;
+        dev.lolcats4j.lolcats.Adapters.useTrainingBlockProducts(model.layers());
         for (DecoderLayer layer : model.layers()) {
             for (String target : config.lora().targets()) {
                 // Layers kept as softmax have no LoRA unless a loaded adapter brought some.

@@ -35,10 +35,10 @@ class RecallTextTest {
             assertEquals(distance, a.distance());
             String key = doc.text().substring(a.start(), a.end());
             assertTrue(key.matches("\\d{5}"), key);
-            assertTrue(doc.text().substring(0, a.start()).endsWith("What is the pass key? The pass key is "));
+            assertTrue(doc.text().substring(0, a.start()).endsWith("What is the pass key? The pass key is #"));
             int first = a.start() - distance;
             assertEquals(key, doc.text().substring(first, first + 5));
-            assertTrue(doc.text().substring(0, first).endsWith(" The pass key is "));
+            assertTrue(doc.text().substring(0, first).endsWith(" The pass key is #"));
             // the key appears exactly twice: needle and answer
             assertEquals(2, doc.text().split(key, -1).length - 1);
         }
@@ -59,11 +59,11 @@ class RecallTextTest {
             assertEquals(distance, a.distance());
             String value = doc.text().substring(a.start(), a.end());
             assertTrue(value.matches("\\d{3}"), value);
-            String key = doc.text().substring(a.start() - 4, a.start());
-            assertTrue(key.matches("[a-z]{3}="), key);
+            String key = doc.text().substring(a.start() - 2, a.start());
+            assertTrue(key.matches(" [A-Z]"), key);
             assertTrue(keys.add(key), "keys are distinct");
             int first = a.start() - a.distance();
-            assertEquals(key + value, doc.text().substring(first - 4, first + 3));
+            assertEquals(key + value, doc.text().substring(first - 2, first + 3));
         }
     }
 
@@ -74,10 +74,23 @@ class RecallTextTest {
         List<Integer> distances = new ArrayList<>();
         for (RecallText.Answer a : doc.answers()) {
             int first = a.start() - a.distance();
-            assertEquals(doc.text().substring(a.start() - 4, a.end()), doc.text().substring(first - 4, first + 3));
+            assertEquals(doc.text().substring(a.start() - 2, a.end()), doc.text().substring(first - 2, first + 3));
             distances.add(a.distance());
         }
         assertTrue(new HashSet<>(distances).size() > 1, "shuffled queries have varied distances");
+    }
+
+    @Test
+    void everyKeyLetterCanBeUsedOnceAndNoMore() {
+        RecallText gen = new RecallText(CORPUS);
+        RecallText.Document doc = gen.mqar(1022, 26, 0, true, new SplittableRandom(4));
+        Set<Character> keys = new HashSet<>();
+        for (RecallText.Answer a : doc.answers()) {
+            keys.add(doc.text().charAt(a.start() - 1));
+        }
+        assertEquals(26, keys.size());
+        assertEquals(26, RecallText.maxPairs(100_000));
+        assertThrows(BadInputException.class, () -> gen.mqar(1022, 27, 0, true, new SplittableRandom(4)));
     }
 
     @Test
