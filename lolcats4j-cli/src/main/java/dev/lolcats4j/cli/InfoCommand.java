@@ -69,6 +69,8 @@ public final class InfoCommand implements Callable<Integer> {
             lines.put("native bf16", cpu.nativeBf16() ? "yes" : "no");
             lines.put("gemm", rates.summary() + (info.gemmCached() ? " (cached" : " (measured now in "
                     + String.format(Locale.ROOT, "%.1f s", rates.seconds())) + (info.probeCache() == null ? ")" : "; " + info.probeCache() + ")"));
+            lines.put("attention", rates.sdpaSummary() + "; a bf16 model's softmax attention runs in "
+                    + (DtypeRule.softmaxInBf16(cpu, rates) ? "bf16" : "f32"));
             lines.put("--dtype auto", auto.reason());
             lines.put("decode", kernels ? "Java Vector API kernels (bf16/f32 weights read in place)" : "libtorch (" + info.decodeKernelsNote() + ")");
             lines.forEach((k, v) -> out.printf(Locale.ROOT, "%-13s %s%n", k + ":", v));

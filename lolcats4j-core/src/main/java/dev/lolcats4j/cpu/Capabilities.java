@@ -82,6 +82,14 @@ public final class Capabilities {
         return DtypeRule.decide(request, cpu(), Capabilities::rates);
     }
 
+    /**
+     * True if a model with bf16 matmuls should run its softmax attention in bf16 on this
+     * machine (see {@link DtypeRule#softmaxInBf16}); probes only on CPUs with native bf16.
+     */
+    public static boolean softmaxInBf16() {
+        return cpu().nativeBf16() && DtypeRule.softmaxInBf16(cpu(), rates());
+    }
+
     /** Where the probe cache lives, if anywhere. */
     public static Optional<java.nio.file.Path> cacheFile() {
         return ProbeCache.standard().map(ProbeCache::file);

@@ -76,7 +76,24 @@ public final class DtypeRule {
      * processes, and is measured again next time.
      */
     public static boolean conclusive(CpuInfo cpu, GemmRates r) {
-        return !cpu.nativeBf16() || (r.commonSize() >= MIN_COMPARE_SIZE && r.bf16Speedup() >= MIN_BF16_SPEEDUP);
+        return !cpu.nativeBf16() || (r.commonSize() >= MIN_COMPARE_SIZE && r.bf16Speedup() >= MIN_BF16_SPEEDUP
+                && r.sdpa() != null && r.sdpa().bf16Ms() > 0);
+    }
+
+    /**
+     * Whether a model whose matmuls are bf16 should also run its softmax attention (libtorch's
+     * fused SDPA) in bf16: only where it measured faster than float32 (see
+     * {@link GemmRates.SdpaTimes}); without a measurement, only on CPUs with AMX, whose tile
+     * instructions libtorch's bf16 flash kernel is built on. Never without native bf16.
+     */
+    public static boolean softmaxInBf16(CpuInfo cpu, GemmRates r) {
+        if (!cpu.nativeBf16()) {
+            return false;
+        }
+        if (r != null && r.sdpa() != null && r.sdpa().f32Ms() > 0 && r.sdpa().bf16Ms() > 0) {
+            return r.sdpa().bf16Ms() < r.sdpa().f32Ms();
+        }
+        return cpu.flags().contains("amx_bf16");
     }
 
     /**

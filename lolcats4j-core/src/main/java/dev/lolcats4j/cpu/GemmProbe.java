@@ -38,9 +38,37 @@ public final class GemmProbe {
             }
         }
         int common = Math.min(f32.largest, bf16.largest);
+        GemmRates.SdpaTimes sdpa;
+        try (NoGradGuard g = new NoGradGuard()) {
+            double f32Ms = sdpaMs(Tensors.F32);
+            // Without native bf16 the bf16 kernel is emulated: not worth the seconds it would take.
+            double bf16Ms = Capabilities.cpu().nativeBf16() ? sdpaMs(Tensors.BF16) : 0;
+            sdpa = new GemmRates.SdpaTimes(round(f32Ms), round(bf16Ms));
+        }
         return new GemmRates(round(f32.best), round(bf16.best), f32.largest, bf16.largest, common,
                 round(f32.bestUpTo(common)), round(bf16.bestUpTo(common)), Natives.threads(),
-                round((System.nanoTime() - start) / 1e9));
+                round((System.nanoTime() - start) / 1e9), sdpa);
+    }
+
+    /** The fastest of a few causal SDPA calls at [1, 8, 512, 64] (after one untimed call), in ms. */
+    static double sdpaMs(ScalarType type) {
+        try (PointerScope scope = new PointerScope()) {
+            long[] shape = {1, 8, 512, 64};
+            Tensor q = torch.randn(shape, Tensors.options(Tensors.F32)).to(type);
+            Tensor k = torch.randn(shape, Tensors.options(Tensors.F32)).to(type);
+            Tensor v = torch.randn(shape, Tensors.options(Tensors.F32)).to(type);
+            java.util.function.Supplier<Tensor> call = () -> torch.scaled_dot_product_attention(q, k, v,
+                    new org.bytedeco.pytorch.TensorOptional(), 0.0, true, new org.bytedeco.pytorch.DoubleOptional(0.125), false);
+            call.get();
+            long fastest = Long.MAX_VALUE;
+            long begin = System.nanoTime();
+            for (int i = 0; i < 4 && System.nanoTime() - begin < 300_000_000L; i++) {
+                long t0 = System.nanoTime();
+                call.get();
+                fastest = Math.min(fastest, System.nanoTime() - t0);
+            }
+            return fastest / 1e6;
+        }
     }
 
     public static GemmRates measure() {

@@ -79,11 +79,13 @@ public final class DecoderLayer {
     }
 
     /**
-     * Softmax attention for this layer: bf16 SDPA when its projections run in bf16, else
-     * float32 (see {@link SoftmaxAttention}).
+     * Softmax attention for this layer: bf16 SDPA when its projections run in bf16 and this
+     * CPU runs bf16 SDPA faster than float32, else float32 (see {@link SoftmaxAttention}).
      */
     public SoftmaxAttention softmaxAttention() {
-        boolean bf16 = Tensors.same(q.matmulScalarType(), Tensors.BF16);
+        // bf16 matmuls do not make bf16 attention fast: libtorch's bf16 flash kernel is ~10x
+        // slower than float32 on CPUs without AMX (the probe decides, see DtypeRule).
+        boolean bf16 = Tensors.same(q.matmulScalarType(), Tensors.BF16) && dev.lolcats4j.cpu.Capabilities.softmaxInBf16();
         return softmaxAttention(bf16 ? Tensors.BF16 : Tensors.F32);
     }
 

@@ -27,8 +27,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DtypeRuleTest {
 
-    /** Measured on the AMX Xeon (bench matmul, 2 threads, idle): bf16 ~1200, f32 ~190 GFLOP/s at 2048^3. */
-    static final GemmRates XEON_AMX = GemmRates.of(190, 1200, 2048);
+    /**
+     * Measured on the AMX Xeon (bench matmul, 2 threads, idle): bf16 ~1200, f32 ~190 GFLOP/s at 2048^3.
+     * Its SDPA times are scaled from the one recorded there (one layer at 1024 tokens: 35 ms in
+     * f32, 6-11 ms in bf16); the rule only compares the two.
+     */
+    static final GemmRates XEON_AMX = GemmRates.of(190, 1200, 2048).withSdpa(new GemmRates.SdpaTimes(35, 8));
     /** Issue 13, AVX2-only EPYC 7B12, 2 cores: bf16 matmul 1.3 GFLOP/s, float32 91 at 2048^3. */
     static final GemmRates EPYC_AVX2 = GemmRates.of(91, 1.3, 2048);
 
@@ -133,6 +137,26 @@ class DtypeRuleTest {
         assertEquals(ComputeType.BF16, DtypeRule.auto(zen4, () -> GemmRates.of(140, 400, 2048)).type());
         // Exactly at the margin counts as faster.
         assertEquals(ComputeType.BF16, DtypeRule.auto(zen4, () -> GemmRates.of(100, 100 * DtypeRule.MIN_BF16_SPEEDUP, 2048)).type());
+    }
+
+    @Test
+    void softmaxAttentionDtypeFollowsItsOwnMeasurement() {
+        CpuInfo xeon = cpu("xeon-amx.txt", "amd64");
+        CpuInfo zen = new CpuInfo("AMD EPYC", "amd64", Set.of("avx2", "fma", "avx512f", "avx512_bf16"), 2);
+        // Measured on an AVX512-BF16 EPYC without AMX (lolcats info, 2 threads, 2026-12-01): the bf16
+        // GEMM 4.7x faster than f32, bf16 SDPA 17x slower.
+        GemmRates epyc = GemmRates.of(65.5, 307.1, 1024).withSdpa(new GemmRates.SdpaTimes(7.9, 132.8));
+        assertEquals(ComputeType.BF16, DtypeRule.auto(zen, () -> epyc).type());
+        assertFalse(DtypeRule.softmaxInBf16(zen, epyc));
+        assertTrue(DtypeRule.softmaxInBf16(xeon, XEON_AMX));
+        // Without a measurement, AMX decides.
+        assertTrue(DtypeRule.softmaxInBf16(xeon, GemmRates.of(190, 1200, 2048)));
+        assertFalse(DtypeRule.softmaxInBf16(zen, GemmRates.of(65.5, 307.1, 1024)));
+        // Without native bf16, never, whatever a measurement says.
+        assertFalse(DtypeRule.softmaxInBf16(cpu("epyc-avx2.txt", "amd64"), EPYC_AVX2.withSdpa(new GemmRates.SdpaTimes(10, 1))));
+        // A cached entry from before SDPA was timed is measured again on a native-bf16 CPU.
+        assertFalse(DtypeRule.conclusive(zen, GemmRates.of(65.5, 307.1, 1024)));
+        assertTrue(DtypeRule.conclusive(zen, epyc));
     }
 
     @Test
