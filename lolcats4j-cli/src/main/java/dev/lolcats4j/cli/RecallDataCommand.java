@@ -21,18 +21,19 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code lolcats data recall}: pretraining documents that mix corpus text with synthetic recall
- * sequences (MQAR key-value lists and passkeys hidden in corpus filler), one JSONL line
+ * sequences (MQAR key-value lists, passkeys and copied strings hidden in corpus filler), one JSONL line
  * {@code {"text": ...}} each, every document exactly {@code --doc-tokens - 2} ASCII characters
  * so that, with the byte-level tokenizer ({@code <s>} + bytes + {@code </s>}), each fills one
  * packed sequence of {@code --seq-len = --doc-tokens} and no recall sequence is cut in two.
  */
 @Command(name = "recall", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Write pretraining documents (JSONL, {\"text\": ...}) mixing corpus windows, MQAR key-value lists "
-                + "with queries and passkeys hidden in corpus filler, with retrieval distances up to --max-distance.",
+                + "with queries, passkeys and copied random strings hidden in corpus filler, with retrieval distances up to "
+                + "--max-distance.",
                 "Deterministic for a given --seed and corpus. Documents are sized for the byte-level tokenizer."})
 public final class RecallDataCommand implements Callable<Integer> {
 
-    private enum Kind { corpus, mqar, passkey }
+    private enum Kind { corpus, mqar, passkey, copy }
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -55,7 +56,7 @@ public final class RecallDataCommand implements Callable<Integer> {
     int maxDistance;
 
     @Option(names = "--mix", defaultValue = "corpus=0.4,mqar=0.4,passkey=0.2", paramLabel = "K=W,...",
-            split = ",", description = "Shares of corpus, mqar and passkey documents (default: ${DEFAULT-VALUE}).")
+            split = ",", description = "Shares of corpus, mqar, passkey and copy documents (default: ${DEFAULT-VALUE}).")
     Map<String, Double> mix;
 
     @Option(names = "--mqar-pairs", defaultValue = "2-16", paramLabel = "MIN-MAX",
@@ -77,14 +78,14 @@ public final class RecallDataCommand implements Callable<Integer> {
             try {
                 kind = Kind.valueOf(e.getKey());
             } catch (IllegalArgumentException ex) {
-                throw new BadInputException("--mix: expected kinds corpus, mqar, passkey, found \"" + e.getKey() + "\"");
+                throw new BadInputException("--mix: expected kinds corpus, mqar, passkey, copy, found \"" + e.getKey() + "\"");
             }
             shares.put(kind, e.getValue());
         }
         RecallText.Mix weights;
         try {
             weights = new RecallText.Mix(shares.getOrDefault(Kind.corpus, 0.0), shares.getOrDefault(Kind.mqar, 0.0),
-                    shares.getOrDefault(Kind.passkey, 0.0));
+                    shares.getOrDefault(Kind.passkey, 0.0), shares.getOrDefault(Kind.copy, 0.0));
         } catch (BadInputException e) {
             throw new BadInputException("--" + e.getMessage(), e);
         }

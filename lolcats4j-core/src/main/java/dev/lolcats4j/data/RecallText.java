@@ -42,15 +42,26 @@ public final class RecallText {
     public record Document(String kind, String text, List<Answer> answers) {}
 
     /** Shares of each kind in {@link #document}; they need not sum to 1. */
-    public record Mix(double corpus, double mqar, double passkey) {
+    public record Mix(double corpus, double mqar, double passkey, double copy) {
         public Mix {
-            if (!(corpus >= 0 && mqar >= 0 && passkey >= 0) || !(corpus + mqar + passkey > 0)
-                    || !Double.isFinite(corpus + mqar + passkey)) {
+            if (!(corpus >= 0 && mqar >= 0 && passkey >= 0 && copy >= 0) || !(corpus + mqar + passkey + copy > 0)
+                    || !Double.isFinite(corpus + mqar + passkey + copy)) {
                 throw new BadInputException("mix: expected non-negative finite shares with a positive sum, found corpus="
-                        + corpus + " mqar=" + mqar + " passkey=" + passkey);
+                        + corpus + " mqar=" + mqar + " passkey=" + passkey + " copy=" + copy);
             }
         }
+
+        /** No copy documents. */
+        public Mix(double corpus, double mqar, double passkey) {
+            this(corpus, mqar, passkey, 0);
+        }
     }
+
+    /** Characters a copied string is drawn from: letters and digits, so that a short n-gram rarely repeats by chance. */
+    static final String COPY_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    /** Shortest and longest copied string. */
+    static final int COPY_MIN = 8;
+    static final int COPY_MAX = 64;
 
     static final String NEEDLE_BEFORE = " The pass key is #";
     static final String NEEDLE_AFTER = ". Remember it.";
@@ -216,6 +227,40 @@ public final class RecallText {
         return new Document("mqar", text.toString(), List.copyOf(answers));
     }
 
+    /**
+     * A copy document of exactly {@code chars} characters: a random string ({@link #COPY_ALPHABET},
+     * {@value #COPY_MIN}-{@value #COPY_MAX} characters) in brackets, corpus filler, and the same
+     * string in brackets again, repeated while they fit. After its first character every
+     * character of the second copy is predictable only by finding the first: the plainest
+     * signal for the induction circuit that all retrieval builds on. Answers: second copies
+     * from their second character on.
+     */
+    public Document copy(int chars, int maxDistance, SplittableRandom random) {
+        StringBuilder text = new StringBuilder(chars);
+        List<Answer> answers = new ArrayList<>();
+        text.append(fillerSpan(random.nextInt(16), random));
+        while (true) {
+            int length = COPY_MIN + random.nextInt(COPY_MAX - COPY_MIN + 1);
+            int room = chars - text.length() - 2 * (length + 3);
+            if (room < 0) {
+                break;
+            }
+            int gap = random.nextInt(Math.max(1, Math.min(room, Math.max(0, maxDistance - length - 3)) + 1));
+            StringBuilder copied = new StringBuilder(length);
+            for (int i = 0; i < length; i++) {
+                copied.append(COPY_ALPHABET.charAt(random.nextInt(COPY_ALPHABET.length())));
+            }
+            text.append(" [");
+            int first = text.length();
+            text.append(copied).append(']').append(fillerSpan(gap, random)).append(" [");
+            int second = text.length();
+            text.append(copied).append(']');
+            answers.add(new Answer(second + 1, second + length, second - first));
+        }
+        text.append(fillerSpan(chars - text.length(), random));
+        return new Document("copy", text.toString(), List.copyOf(answers));
+    }
+
     /** A window of corpus text of exactly {@code chars} characters. */
     public Document corpus(int chars, SplittableRandom random) {
         return new Document("corpus", fillerSpan(chars, random), List.of());
@@ -242,10 +287,13 @@ public final class RecallText {
             throw new BadInputException("mqar pairs: expected 1 <= min <= max <= " + maxPairs(chars) + " for documents of "
                     + chars + " characters, found " + minPairs + "-" + maxPairs);
         }
-        double total = mix.corpus() + mix.mqar() + mix.passkey();
+        double total = mix.corpus() + mix.mqar() + mix.passkey() + mix.copy();
         double u = random.nextDouble() * total;
         if (u < mix.corpus()) {
             return corpus(chars, random);
+        }
+        if (u >= mix.corpus() + mix.mqar() + mix.passkey()) {
+            return copy(chars, maxDistance, random);
         }
         if (u < mix.corpus() + mix.mqar()) {
             int pairs = minPairs + random.nextInt(maxPairs - minPairs + 1);

@@ -94,6 +94,29 @@ class RecallTextTest {
     }
 
     @Test
+    void copyDocumentsRepeatEachStringAtItsDistance() {
+        RecallText gen = new RecallText(CORPUS);
+        for (int seed = 0; seed < 20; seed++) {
+            RecallText.Document doc = gen.copy(254, 200, new SplittableRandom(seed));
+            assertEquals(254, doc.text().length());
+            assertEquals("copy", doc.kind());
+            assertTrue(!doc.answers().isEmpty(), "at least one copy fits 254 characters");
+            for (RecallText.Answer a : doc.answers()) {
+                String second = doc.text().substring(a.start() - 1, a.end());
+                int first = a.start() - a.distance();
+                assertEquals(second, doc.text().substring(first - 1, first - 1 + second.length()), "the copy repeats its string");
+                assertEquals('[', doc.text().charAt(a.start() - 2));
+                assertEquals(']', doc.text().charAt(a.end()));
+                assertTrue(second.length() >= 8 && second.length() <= 64, second);
+                assertTrue(a.distance() <= 200 + 64, "distance " + a.distance());
+            }
+        }
+        RecallText.Mix onlyCopies = new RecallText.Mix(0, 0, 0, 1);
+        assertEquals("copy", gen.document(254, 200, onlyCopies, new SplittableRandom(1)).kind());
+        assertThrows(BadInputException.class, () -> new RecallText.Mix(0, 0, 0, -1));
+    }
+
+    @Test
     void pretrainingDocumentsAreExactAsciiAndFollowTheMixAndTheSeed() {
         RecallText gen = new RecallText(CORPUS);
         RecallText.Mix mix = new RecallText.Mix(0.4, 0.4, 0.2);
