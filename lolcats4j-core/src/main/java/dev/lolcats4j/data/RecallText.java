@@ -26,7 +26,7 @@ import java.util.SplittableRandom;
  * answer token is a one-token match (the associative-recall task of Arora et al., Zoology,
  * 2023). An earlier format with three-letter keys ({@code qzd=417}) asked a 5M-parameter model
  * for a four-token match; after 13M training tokens it had learned the format but copied
- * nothing (docs/recall-teacher.md).
+ * nothing (demo/recall-teacher/README.md).
  *
  * An answer's <em>distance</em> is the number of characters from the first character of its
  * earlier copy to the first character of the answer. With a byte-level tokenizer that is the
