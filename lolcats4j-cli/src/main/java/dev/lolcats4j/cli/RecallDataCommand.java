@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
                 "Deterministic for a given --seed and corpus. Documents are sized for the byte-level tokenizer."})
 public final class RecallDataCommand implements Callable<Integer> {
 
-    private enum Kind { corpus, mqar, passkey, copy }
+    private enum Kind { corpus, mqar, passkey, copy, repeat }
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -56,7 +56,7 @@ public final class RecallDataCommand implements Callable<Integer> {
     int maxDistance;
 
     @Option(names = "--mix", defaultValue = "corpus=0.4,mqar=0.4,passkey=0.2", paramLabel = "K=W,...",
-            split = ",", description = "Shares of corpus, mqar, passkey and copy documents (default: ${DEFAULT-VALUE}).")
+            split = ",", description = "Shares of corpus, mqar, passkey, copy and repeat documents (default: ${DEFAULT-VALUE}).")
     Map<String, Double> mix;
 
     @Option(names = "--mqar-pairs", defaultValue = "2-16", paramLabel = "MIN-MAX",
@@ -78,14 +78,15 @@ public final class RecallDataCommand implements Callable<Integer> {
             try {
                 kind = Kind.valueOf(e.getKey());
             } catch (IllegalArgumentException ex) {
-                throw new BadInputException("--mix: expected kinds corpus, mqar, passkey, copy, found \"" + e.getKey() + "\"");
+                throw new BadInputException("--mix: expected kinds corpus, mqar, passkey, copy, repeat, found \"" + e.getKey() + "\"");
             }
             shares.put(kind, e.getValue());
         }
         RecallText.Mix weights;
         try {
             weights = new RecallText.Mix(shares.getOrDefault(Kind.corpus, 0.0), shares.getOrDefault(Kind.mqar, 0.0),
-                    shares.getOrDefault(Kind.passkey, 0.0), shares.getOrDefault(Kind.copy, 0.0));
+                    shares.getOrDefault(Kind.passkey, 0.0), shares.getOrDefault(Kind.copy, 0.0),
+                    shares.getOrDefault(Kind.repeat, 0.0));
         } catch (BadInputException e) {
             throw new BadInputException("--" + e.getMessage(), e);
         }

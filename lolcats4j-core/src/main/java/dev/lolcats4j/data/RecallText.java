@@ -42,18 +42,18 @@ public final class RecallText {
     public record Document(String kind, String text, List<Answer> answers) {}
 
     /** Shares of each kind in {@link #document}; they need not sum to 1. */
-    public record Mix(double corpus, double mqar, double passkey, double copy) {
+    public record Mix(double corpus, double mqar, double passkey, double copy, double repeat) {
         public Mix {
-            if (!(corpus >= 0 && mqar >= 0 && passkey >= 0 && copy >= 0) || !(corpus + mqar + passkey + copy > 0)
-                    || !Double.isFinite(corpus + mqar + passkey + copy)) {
+            if (!(corpus >= 0 && mqar >= 0 && passkey >= 0 && copy >= 0 && repeat >= 0)
+                    || !(corpus + mqar + passkey + copy + repeat > 0) || !Double.isFinite(corpus + mqar + passkey + copy + repeat)) {
                 throw new BadInputException("mix: expected non-negative finite shares with a positive sum, found corpus="
-                        + corpus + " mqar=" + mqar + " passkey=" + passkey + " copy=" + copy);
+                        + corpus + " mqar=" + mqar + " passkey=" + passkey + " copy=" + copy + " repeat=" + repeat);
             }
         }
 
-        /** No copy documents. */
+        /** No copy or repeat documents. */
         public Mix(double corpus, double mqar, double passkey) {
-            this(corpus, mqar, passkey, 0);
+            this(corpus, mqar, passkey, 0, 0);
         }
     }
 
@@ -261,6 +261,31 @@ public final class RecallText {
         return new Document("copy", text.toString(), List.copyOf(answers));
     }
 
+    /**
+     * A repeat document of exactly {@code chars} characters: a little corpus filler, then one
+     * random string ({@link #COPY_ALPHABET}, {@value #COPY_MIN}-{@value #COPY_MAX} characters)
+     * repeated to the end. Its period differs from one document to the next, so no fixed
+     * attention offset predicts it: only finding the previous occurrence does (the repeated
+     * random sequences on which induction heads are usually studied). Answers: every repetition
+     * after the first.
+     */
+    public Document repeat(int chars, SplittableRandom random) {
+        int period = COPY_MIN + random.nextInt(COPY_MAX - COPY_MIN + 1);
+        StringBuilder unit = new StringBuilder(period);
+        for (int i = 0; i < period; i++) {
+            unit.append(COPY_ALPHABET.charAt(random.nextInt(COPY_ALPHABET.length())));
+        }
+        StringBuilder text = new StringBuilder(chars);
+        text.append(fillerSpan(random.nextInt(Math.max(1, Math.min(64, chars - 2 * period))), random)).append(' ');
+        int start = text.length();
+        while (text.length() < chars) {
+            text.append(unit);
+        }
+        text.setLength(chars);
+        List<Answer> answers = start + period < chars ? List.of(new Answer(start + period, chars, period)) : List.of();
+        return new Document("repeat", text.toString(), answers);
+    }
+
     /** A window of corpus text of exactly {@code chars} characters. */
     public Document corpus(int chars, SplittableRandom random) {
         return new Document("corpus", fillerSpan(chars, random), List.of());
@@ -287,10 +312,13 @@ public final class RecallText {
             throw new BadInputException("mqar pairs: expected 1 <= min <= max <= " + maxPairs(chars) + " for documents of "
                     + chars + " characters, found " + minPairs + "-" + maxPairs);
         }
-        double total = mix.corpus() + mix.mqar() + mix.passkey() + mix.copy();
+        double total = mix.corpus() + mix.mqar() + mix.passkey() + mix.copy() + mix.repeat();
         double u = random.nextDouble() * total;
         if (u < mix.corpus()) {
             return corpus(chars, random);
+        }
+        if (u >= mix.corpus() + mix.mqar() + mix.passkey() + mix.copy()) {
+            return repeat(chars, random);
         }
         if (u >= mix.corpus() + mix.mqar() + mix.passkey()) {
             return copy(chars, maxDistance, random);

@@ -111,9 +111,28 @@ class RecallTextTest {
                 assertTrue(a.distance() <= 200 + 64, "distance " + a.distance());
             }
         }
-        RecallText.Mix onlyCopies = new RecallText.Mix(0, 0, 0, 1);
+        RecallText.Mix onlyCopies = new RecallText.Mix(0, 0, 0, 1, 0);
         assertEquals("copy", gen.document(254, 200, onlyCopies, new SplittableRandom(1)).kind());
-        assertThrows(BadInputException.class, () -> new RecallText.Mix(0, 0, 0, -1));
+        assertThrows(BadInputException.class, () -> new RecallText.Mix(0, 0, 0, -1, 0));
+    }
+
+    @Test
+    void repeatDocumentsRepeatOneStringWithTheirOwnPeriod() {
+        RecallText gen = new RecallText(CORPUS);
+        Set<Integer> periods = new HashSet<>();
+        for (int seed = 0; seed < 20; seed++) {
+            RecallText.Document doc = gen.repeat(254, new SplittableRandom(seed));
+            assertEquals(254, doc.text().length());
+            RecallText.Answer a = doc.answers().get(0);
+            int p = a.distance();
+            periods.add(p);
+            assertTrue(p >= 8 && p <= 64, "period " + p);
+            for (int i = a.start(); i < a.end(); i++) {
+                assertEquals(doc.text().charAt(i - p), doc.text().charAt(i), "position " + i);
+            }
+        }
+        assertTrue(periods.size() > 5, "periods vary: " + periods);
+        assertEquals("repeat", gen.document(254, 200, new RecallText.Mix(0, 0, 0, 0, 1), new SplittableRandom(2)).kind());
     }
 
     @Test
