@@ -40,9 +40,11 @@ final class TrainBench {
      * @param ratioToPrefill tokens_per_s / prefill_tokens_per_s (targets: stage 1 >= 0.8, stage 2 >= 0.35)
      * @param matmulShareEstimate the model's matmul FLOPs at the same-run GEMM rate over the step time
      * @param peakRssMib peak resident memory during this stage's steps (VmHWM, reset before the stage)
+     * @param blockProducts the hybrid attention's block products in this stage ("bf16" where the
+     *     matmuls are bf16, else "input": float32), see {@link dev.lolcats4j.lolcats.BlockProducts}
      */
     record Row(String stage, double tokensPerS, double prefillTokensPerS, double stepMs, int timedSteps, double ratioToPrefill,
-            double matmulShareEstimate, double peakRssMib, boolean activationCheckpointing) {}
+            double matmulShareEstimate, double peakRssMib, boolean activationCheckpointing, String blockProducts) {}
 
     record Result(String model, long parameters, int sequenceLength, double prefillTokensPerS, double prefillMs,
             double gemmGflops, List<Row> rows, Integer rssSteps, Double rssStartMib, Double rssEndMib) {}
@@ -79,14 +81,14 @@ final class TrainBench {
         // Stage 1 runs the frozen model forward once (teacher forcing; the LM head is skipped);
         // the feature maps' own matmuls are small.
         double stage1Flops = 2.0 * (matmulParams - model.lmHead().weight().numel()) * length;
-        rows.add(stage("transfer", new AttentionTransfer(model, adapter), batch, options, prefill, stage1Flops, gemm, length, false));
+        rows.add(stage("transfer", model, new AttentionTransfer(model, adapter), batch, options, prefill, stage1Flops, gemm, length, false));
 
         Adapters.addLora(model, adapter.withLora(LoraConfig.defaults()));
         // Stage 2: forward, and backward through the activations (no weight gradients for frozen weights).
         double stage2Flops = 4.0 * matmulParams * length;
         // Stage 2 checkpoints activations exactly when linearize would (a model this size at this length).
         boolean checkpointing = LoraFinetune.wantsCheckpointing(config, length);
-        rows.add(stage("lora", new LoraFinetune(model, adapter.withLora(LoraConfig.defaults()), false, checkpointing), batch,
+        rows.add(stage("lora", model, new LoraFinetune(model, adapter.withLora(LoraConfig.defaults()), false, checkpointing), batch,
                 options, prefill, stage2Flops, gemm, length, checkpointing));
 
         Integer rssSteps = null;
@@ -103,8 +105,8 @@ final class TrainBench {
                 Timing.round(prefill, 1), Timing.round(prefillMs, 1), gemm, rows, rssSteps, start, end);
     }
 
-    private static Row stage(String name, Objective objective, Batch batch, Options options, double prefill, double flops,
-            double gemmGflops, int length, boolean checkpointing) {
+    private static Row stage(String name, DecoderModel model, Objective objective, Batch batch, Options options, double prefill,
+            double flops, double gemmGflops, int length, boolean checkpointing) {
         System.gc();
         boolean peak = Memory.resetPeak();
         AdamW optimizer = new AdamW(objective.parameters(), 0.9, 0.999, 1e-8, 0);
@@ -117,11 +119,23 @@ final class TrainBench {
         double peakMib = peak ? Memory.mib(Memory.peakResidentBytes()) : Double.NaN;
         double tokens = length / (ms / 1000);
         double share = flops / (gemmGflops * 1e9) / (ms / 1000);
+        String products = blockProducts(model);
         Row row = new Row(name, Timing.round(tokens, 1), Timing.round(prefill, 1), Timing.round(ms, 1), timed[0],
-                Timing.round(tokens / prefill, 3), Timing.round(share, 3), Timing.round(peakMib, 1), checkpointing);
-        Timing.progress("train: stage %s: %.0f ms per %d-token step = %.0f tokens/s = %.2f x prefill; matmuls ~%.0f%% of the step; peak RSS %.0f MiB%s",
-                name, ms, length, tokens, row.ratioToPrefill(), 100 * share, peakMib, checkpointing ? " (activation checkpointing)" : "");
+                Timing.round(tokens / prefill, 3), Timing.round(share, 3), Timing.round(peakMib, 1), checkpointing, products);
+        Timing.progress("train: stage %s: %.0f ms per %d-token step = %.0f tokens/s = %.2f x prefill; matmuls ~%.0f%% of the step; peak RSS %.0f MiB; block products %s%s",
+                name, ms, length, tokens, row.ratioToPrefill(), 100 * share, peakMib, products,
+                checkpointing ? " (activation checkpointing)" : "");
         return row;
+    }
+
+    /** The block products the model's LoLCATs layers run (the objective chose them when it was built). */
+    private static String blockProducts(DecoderModel model) {
+        for (dev.lolcats4j.model.DecoderLayer layer : model.layers()) {
+            if (layer.attention() instanceof dev.lolcats4j.lolcats.HybridAttention hybrid) {
+                return hybrid.blockProducts().name().toLowerCase(java.util.Locale.ROOT);
+            }
+        }
+        return "none";
     }
 
     private static double medianCapped(int warmup, int iterations, Runnable body) {
