@@ -239,13 +239,20 @@ public final class RecallText {
         StringBuilder text = new StringBuilder(chars);
         List<Answer> answers = new ArrayList<>();
         text.append(fillerSpan(random.nextInt(16), random));
+        // A string's distance is at least its length + 3 (its bracket and the next " ["), so the
+        // longest string is capped to keep every distance within maxDistance.
+        if (maxDistance < COPY_MIN + 3) {
+            throw new BadInputException("copy: a maximum distance of " + maxDistance + " is shorter than the shortest copy ("
+                    + (COPY_MIN + 3) + ")");
+        }
+        int longest = Math.min(COPY_MAX, maxDistance - 3);
         while (true) {
-            int length = COPY_MIN + random.nextInt(COPY_MAX - COPY_MIN + 1);
+            int length = COPY_MIN + random.nextInt(longest - COPY_MIN + 1);
             int room = chars - text.length() - 2 * (length + 3);
             if (room < 0) {
                 break;
             }
-            int gap = random.nextInt(Math.max(1, Math.min(room, Math.max(0, maxDistance - length - 3)) + 1));
+            int gap = random.nextInt(Math.min(room, maxDistance - length - 3) + 1);
             StringBuilder copied = new StringBuilder(length);
             for (int i = 0; i < length; i++) {
                 copied.append(COPY_ALPHABET.charAt(random.nextInt(COPY_ALPHABET.length())));

@@ -108,9 +108,14 @@ class RecallTextTest {
                 assertEquals('[', doc.text().charAt(a.start() - 2));
                 assertEquals(']', doc.text().charAt(a.end()));
                 assertTrue(second.length() >= 8 && second.length() <= 64, second);
-                assertTrue(a.distance() <= 200 + 64, "distance " + a.distance());
+                assertTrue(a.distance() <= 200, "distance " + a.distance());
+            }
+            // The smallest --max-distance the command allows: strings shrink to fit it.
+            for (RecallText.Answer a : gen.copy(254, 59, new SplittableRandom(seed)).answers()) {
+                assertTrue(a.distance() <= 59, "distance " + a.distance() + " > 59");
             }
         }
+        assertThrows(BadInputException.class, () -> gen.copy(254, 10, new SplittableRandom(1)));
         RecallText.Mix onlyCopies = new RecallText.Mix(0, 0, 0, 1, 0);
         assertEquals("copy", gen.document(254, 200, onlyCopies, new SplittableRandom(1)).kind());
         assertThrows(BadInputException.class, () -> new RecallText.Mix(0, 0, 0, -1, 0));
