@@ -182,26 +182,6 @@ public final class Adapters {
     }
 
     /**
-     * Sets the dtype of every LoLCATs layer's block products (see {@link BlockProducts});
-     * the layers keep their parameters. Returns how many layers were LoLCATs layers.
-     */
-    public static int setBlockProducts(DecoderModel model, BlockProducts products) {
-        return setBlockProducts(model.layers(), products);
-    }
-
-    /** As {@link #setBlockProducts(DecoderModel, BlockProducts)} on a list of layers (a block). */
-    public static int setBlockProducts(java.util.List<DecoderLayer> layers, BlockProducts products) {
-        int converted = 0;
-        for (DecoderLayer layer : layers) {
-            if (layer.attention() instanceof HybridAttention hybrid) {
-                layer.setAttention(hybrid.withBlockProducts(products));
-                converted++;
-            }
-        }
-        return converted;
-    }
-
-    /**
      * Training's choice of block products: bf16 when the layers' matmuls run in bf16 (the CPU
      * runs bf16 GEMMs natively and faster, see {@code --dtype auto}), else the inputs' dtype.
      * Sets it on every LoLCATs layer and returns it.
@@ -210,7 +190,11 @@ public final class Adapters {
         boolean bf16 = !layers.isEmpty()
                 && Tensors.same(layers.get(0).projection("q_proj").matmulScalarType(), Tensors.BF16);
         BlockProducts products = bf16 ? BlockProducts.BF16 : BlockProducts.INPUT;
-        setBlockProducts(layers, products);
+        for (DecoderLayer layer : layers) {
+            if (layer.attention() instanceof HybridAttention hybrid) {
+                layer.setAttention(hybrid.withBlockProducts(products));
+            }
+        }
         return products;
     }
 
