@@ -164,6 +164,21 @@ public final class DecodeBench {
         return rows;
     }
 
+    /**
+     * Bytes of a model's decode caches after a real prefill of {@code context} random tokens:
+     * the linearized state, window and (if set) sparse cache, or a softmax model's KV cache.
+     */
+    public static long stateBytesAfterPrefill(DecoderModel model, int context) {
+        Natives.init();
+        try (NoGradGuard g = new NoGradGuard()) {
+            List<LayerCache> caches = model.newCaches();
+            prefill(model, context, caches);
+            long bytes = bytes(caches);
+            caches.clear();
+            return bytes;
+        }
+    }
+
     /** Hybrid decode for many steps after a prefill, sampling VmRSS; the state must stay constant. */
     public static RssCheck rss(Options options) {
         Natives.init();

@@ -34,14 +34,16 @@ public final class DemoCommand implements Callable<Integer> {
      *
      * @param recallTaskSuffix the recall task files' suffix: their distances must fit the teacher's
      *     context (the small teacher was trained at 512 tokens, the recall teacher at 1024)
+     * @param sparseSweep sparse cache sizes evaluated besides {@link DemoReport#SPARSE_PAIRS}
+     *     (perplexity and recall only: each costs one more evaluation pass)
      */
     record Profile(String name, String folder, int seqLen, int transferSteps, int loraSteps, int microBatch, int evalContext,
-            String budget, String recallTaskSuffix) {}
+            String budget, String recallTaskSuffix, List<Integer> sparseSweep) {}
 
     static final Profile RECALL = new Profile("recall", "recall-teacher", 1024, 60, 20, 4, 1024,
-            "stage 1: 60 steps x 8 x 1024 = 492k tokens; stage 2: 20 LoRA steps x 8 x 1024 = 164k tokens", "");
+            "stage 1: 60 steps x 8 x 1024 = 492k tokens; stage 2: 20 LoRA steps x 8 x 1024 = 164k tokens", "", List.of(16, 256));
     static final Profile SMALL = new Profile("small", "teacher", 512, 200, 100, 8, 512,
-            "stage 1: 200 steps x 8 x 512 = 819k tokens; stage 2: 100 LoRA steps x 8 x 512 = 410k tokens", "-512");
+            "stage 1: 200 steps x 8 x 512 = 819k tokens; stage 2: 100 LoRA steps x 8 x 512 = 410k tokens", "-512", List.of());
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -114,7 +116,7 @@ public final class DemoCommand implements Callable<Integer> {
                 err.println("== 0/4 linearization data: " + data);
                 err.flush();
                 int code = Main.run(new String[] {"data", "recall", "--corpus", train.toString(), "--out", data.toString(),
-                    "--documents", "800", "--seed", "7", "--mix", "corpus=0.5,mqar=0.3,passkey=0.2"}, stderr, stderr);
+                    "--documents", "800", "--seed", "7", "--mix", "corpus=0.4,mqar=0.3,passkey=0.15,copy=0.15"}, stderr, stderr);
                 if (code != Main.EXIT_OK) {
                     return code;
                 }
@@ -152,12 +154,13 @@ public final class DemoCommand implements Callable<Integer> {
                 textOptions.log());
         EvalReport recall = EvalRunner.compare(teacher, adapter, recallTasks, true, recallOptions);
         // Beyond the paper: the same adapter with a sparse cache of hard-to-recall pairs (no training).
-        err.println("== 2/4 evaluate: linearized + sparse cache of " + DemoReport.SPARSE_PAIRS + " pairs (docs/sparse-cache.md)");
-        err.flush();
-        text = withSparseRun(text, EvalRunner.evaluate(teacher, adapter, List.of(heldOut),
-                textOptions.withSparseCache(DemoReport.SPARSE_PAIRS)));
-        recall = withSparseRun(recall, EvalRunner.evaluate(teacher, adapter, recallTasks,
-                recallOptions.withSparseCache(DemoReport.SPARSE_PAIRS)));
+        for (int pairs : DemoReport.sweep(profile)) {
+            err.println("== 2/4 evaluate: linearized + sparse cache of " + pairs + " pairs (docs/sparse-cache.md)");
+            err.flush();
+            String run = DemoReport.sparseRun(pairs);
+            text = withSparseRun(text, run, EvalRunner.evaluate(teacher, adapter, List.of(heldOut), textOptions.withSparseCache(pairs)));
+            recall = withSparseRun(recall, run, EvalRunner.evaluate(teacher, adapter, recallTasks, recallOptions.withSparseCache(pairs)));
+        }
 
         err.println("== 3/4 generate and time decoding");
         err.flush();
@@ -178,10 +181,10 @@ public final class DemoCommand implements Callable<Integer> {
         return Main.EXIT_OK;
     }
 
-    /** The comparison with the sparse-cache run added under {@link DemoReport#SPARSE}. */
-    private static EvalReport withSparseRun(EvalReport comparison, EvalReport sparse) {
+    /** The comparison with a sparse-cache evaluation added under the run label {@code run}. */
+    private static EvalReport withSparseRun(EvalReport comparison, String run, EvalReport sparse) {
         java.util.Map<String, List<dev.lolcats4j.eval.TaskResult>> runs = new java.util.LinkedHashMap<>(comparison.runs());
-        runs.put(DemoReport.SPARSE, sparse.runs().get(EvalRunner.LINEARIZED));
+        runs.put(run, sparse.runs().get(EvalRunner.LINEARIZED));
         return new EvalReport(comparison.model(), comparison.adapter(), runs);
     }
 

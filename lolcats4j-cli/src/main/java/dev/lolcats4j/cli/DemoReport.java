@@ -54,6 +54,10 @@ final class DemoReport {
         {"linearized_sparse", SPARSE, "linearized + sparse cache C = " + SPARSE_PAIRS},
         {"swapped", EvalRunner.UNTRAINED, "untrained swap"}};
     static final int WINDOW = 64;
+    /** Context at which the sparse-cache sweep's state is measured (the recall teacher's whole context). */
+    static final int SWEEP_CONTEXT = 1024;
+    /** Below this teacher lead over plain LoLCATs (beyond W) a recovered share means nothing. */
+    static final double MIN_LEAD = 0.05;
     static final int[] DECODE_CONTEXTS = {256, 1024, 4096, 16384};
     static final String PROMPT = "Call me Ishmael. ";
 
@@ -70,6 +74,8 @@ final class DemoReport {
     private String passkeyExpected = "";
     private int passkeyDistance;
     private List<DecodeBench.Row> decode = List.of();
+    /** Decode-cache bytes after a {@link #SWEEP_CONTEXT}-token prefill, by sparse cache size (0 = plain LoLCATs). */
+    private final Map<Integer, Long> stateBytes = new TreeMap<>();
     double seconds;
 
     DemoReport(DemoCommand.Profile profile, Path teacher, Path adapter, EvalReport text, EvalReport recall, int stage1Steps,
@@ -82,6 +88,18 @@ final class DemoReport {
         this.stage1Steps = stage1Steps;
         this.stage2Steps = stage2Steps;
         this.linearizeSeconds = linearizeSeconds;
+    }
+
+    /** The sparse cache sizes the demo evaluates: {@link #SPARSE_PAIRS} and the profile's sweep, ascending. */
+    static List<Integer> sweep(DemoCommand.Profile profile) {
+        java.util.TreeSet<Integer> sizes = new java.util.TreeSet<>(profile.sparseSweep());
+        sizes.add(SPARSE_PAIRS);
+        return List.copyOf(sizes);
+    }
+
+    /** Run label of the linearized model with a sparse cache of {@code pairs} pairs. */
+    static String sparseRun(int pairs) {
+        return pairs == SPARSE_PAIRS ? SPARSE : SPARSE + pairs;
     }
 
     /** The models in report order (teacher, linearized, linearized + sparse cache, untrained swap seeded like eval's). */
@@ -123,6 +141,32 @@ final class DemoReport {
         DecoderModel softmax = ModelLoader.load(teacher, ComputeType.BF16);
         DecoderModel linear = Models.open(teacher, adapter, ComputeType.BF16);
         decode = DecodeBench.compare(softmax, linear, DECODE_CONTEXTS, 24);
+        stateBytes.put(0, DecodeBench.stateBytesAfterPrefill(linear, SWEEP_CONTEXT));
+        for (int pairs : sweep(profile)) {
+            DecoderModel sparse = Models.open(teacher, adapter, ComputeType.BF16);
+            Adapters.setSparseCache(sparse, pairs);
+            stateBytes.put(pairs, DecodeBench.stateBytesAfterPrefill(sparse, SWEEP_CONTEXT));
+            sparse.close();
+        }
+        softmax.close();
+        linear.close();
+    }
+
+    /** The teacher's KV cache bytes at {@code context} tokens, from the decode rows (-1 if not measured there). */
+    long teacherKvBytes(int context) {
+        return decode.stream().filter(r -> r.context() == context).mapToLong(DecodeBench.Row::softmaxCacheBytes).findFirst().orElse(-1);
+    }
+
+    /**
+     * Share of the teacher's lead over plain LoLCATs beyond the window that the sparse cache of
+     * {@code pairs} pairs brings back on one recall task (0 = passkey, 1 = mqar); NaN when the
+     * teacher leads by less than {@link #MIN_LEAD} (nothing to recover).
+     */
+    double recovered(int pairs, int task) {
+        double teacherAcc = metric(recall, EvalRunner.BASE, task, "acc_beyond");
+        double linear = metric(recall, EvalRunner.LINEARIZED, task, "acc_beyond");
+        double cached = metric(recall, sparseRun(pairs), task, "acc_beyond");
+        return teacherAcc - linear < MIN_LEAD ? Double.NaN : (cached - linear) / (teacherAcc - linear);
     }
 
     // ---------------------------------------------------------------- numbers
@@ -210,6 +254,13 @@ final class DemoReport {
             chart.add(MODELS[i][2], acc.keySet().stream().mapToDouble(Integer::doubleValue).toArray(),
                     acc.values().stream().mapToDouble(Double::doubleValue).toArray());
         }
+        for (int pairs : sweep(profile)) {
+            Map<Integer, Double> acc = byDistance(sparseRun(pairs), task);
+            if (pairs != SPARSE_PAIRS && !acc.isEmpty()) {
+                chart.add("linearized + sparse cache C = " + pairs, acc.keySet().stream().mapToDouble(Integer::doubleValue).toArray(),
+                        acc.values().stream().mapToDouble(Double::doubleValue).toArray());
+            }
+        }
         return chart;
     }
 
@@ -257,6 +308,27 @@ final class DemoReport {
             rows.addObject().put("context", r.context()).put("teacher_ms_per_token", r.softmaxMsPerToken())
                     .put("linearized_ms_per_token", r.linearMsPerToken()).put("teacher_kv_bytes", r.softmaxCacheBytes())
                     .put("linearized_state_bytes", r.linearStateBytes());
+        }
+        ArrayNode sweepRows = root.putArray("sparse_cache_sweep");
+        double linearPpl = perplexity(EvalRunner.LINEARIZED);
+        for (int pairs : sweep(profile)) {
+            String run = sparseRun(pairs);
+            ObjectNode row = sweepRows.addObject();
+            row.put("pairs", pairs);
+            row.put("ppl", perplexity(run));
+            row.put("ppl_change", perplexity(run) / linearPpl - 1);
+            row.put("context", SWEEP_CONTEXT);
+            row.put("state_bytes", stateBytes.getOrDefault(pairs, -1L));
+            row.put("linearized_state_bytes", stateBytes.getOrDefault(0, -1L));
+            row.put("teacher_kv_bytes", teacherKvBytes(SWEEP_CONTEXT));
+            String[] tasks = {"passkey", "mqar"};
+            for (int t = 0; t < tasks.length; t++) {
+                ObjectNode byDistance = row.putObject(tasks[t]);
+                byDistance(run, t).forEach((d, acc) -> byDistance.put(Integer.toString(d), acc));
+                row.put(tasks[t] + "_inside", metric(recall, run, t, "acc_inside"));
+                row.put(tasks[t] + "_beyond", metric(recall, run, t, "acc_beyond"));
+                row.put(tasks[t] + "_recovered_beyond", recovered(pairs, t));
+            }
         }
         ObjectNode sampleNode = root.putObject("samples");
         samples.forEach(sampleNode::put);
@@ -314,6 +386,7 @@ final class DemoReport {
             }
             s.append('\n');
         }
+        s.append(sweepMarkdown());
         s.append("## Decoding: time per token and attention memory at growing context\n\n");
         s.append("![decode time](decode_ms_per_token.png)\n\n![decode memory](decode_state_bytes.png)\n\n");
         s.append("| context | teacher ms/token | linearized ms/token | teacher KV cache bytes | linearized state bytes |\n");
@@ -340,6 +413,37 @@ final class DemoReport {
         passkeyAnswers.forEach((k, v) -> answers.add(k + " `" + v.replace("`", "'") + "`"));
         s.append(String.join(", ", answers)).append(".\n");
         return s.toString();
+    }
+
+    /** The sparse-cache sweep: recall beyond W, perplexity and state bytes for each cache size. */
+    String sweepMarkdown() {
+        StringBuilder s = new StringBuilder("## Sparse cache: recall and cost by cache size (no training)\n\n");
+        s.append(String.format(Locale.ROOT, "| cache C | held-out ppl (change) | passkey beyond W (recovered) | MQAR beyond W (recovered) "
+                + "| decode state at %d tokens |%n|---:|---:|---:|---:|---:|%n", SWEEP_CONTEXT));
+        s.append(String.format(Locale.ROOT, "| 0 (LoLCATs) | %s | %s | %s | %s |%n", number(perplexity(EvalRunner.LINEARIZED)),
+                pct(metric(recall, EvalRunner.LINEARIZED, 0, "acc_beyond")), pct(metric(recall, EvalRunner.LINEARIZED, 1, "acc_beyond")),
+                bytes(stateBytes.getOrDefault(0, -1L))));
+        double linearPpl = perplexity(EvalRunner.LINEARIZED);
+        for (int pairs : sweep(profile)) {
+            String run = sparseRun(pairs);
+            s.append(String.format(Locale.ROOT, "| %d | %s (%+.2f%%) | %s (%s) | %s (%s) | %s |%n", pairs, number(perplexity(run)),
+                    100 * (perplexity(run) / linearPpl - 1), pct(metric(recall, run, 0, "acc_beyond")), pct(recovered(pairs, 0)),
+                    pct(metric(recall, run, 1, "acc_beyond")), pct(recovered(pairs, 1)), bytes(stateBytes.getOrDefault(pairs, -1L))));
+        }
+        s.append(String.format(Locale.ROOT, "| teacher (KV cache) | %s | %s | %s | %s |%n%n", number(perplexity(EvalRunner.BASE)),
+                pct(metric(recall, EvalRunner.BASE, 0, "acc_beyond")), pct(metric(recall, EvalRunner.BASE, 1, "acc_beyond")),
+                bytes(teacherKvBytes(SWEEP_CONTEXT))));
+        s.append("""
+                *Recovered* = (with cache - LoLCATs) / (teacher - LoLCATs) beyond the window: the share of the teacher's lead that
+                the cache brings back (- when the teacher leads by under 5 points). State bytes: window, linear state and cache
+                of every layer after a real prefill, fixed by C whatever the context; the teacher's KV cache grows with it.
+
+                """);
+        return s.toString();
+    }
+
+    private static String bytes(long b) {
+        return b < 0 ? "-" : String.format(Locale.ROOT, "%,d B", b);
     }
 
     static String cpuName() {

@@ -42,11 +42,15 @@ class DemoReportTest {
         text.put(EvalRunner.LINEARIZED, List.of(result("heldout", Map.of("token_perplexity", 4.5)), result("cloze", Map.of("acc_norm", 0.45))));
         text.put(EvalRunner.UNTRAINED, List.of(result("heldout", Map.of("token_perplexity", 14.0)), result("cloze", Map.of("acc_norm", 0.3))));
         text.put(DemoReport.SPARSE, List.of(result("heldout", Map.of("token_perplexity", 4.52))));
+        text.put(DemoReport.sparseRun(16), List.of(result("heldout", Map.of("token_perplexity", 4.6))));
+        text.put(DemoReport.sparseRun(256), List.of(result("heldout", Map.of("token_perplexity", 4.5))));
         Map<String, List<TaskResult>> rec = new LinkedHashMap<>();
         rec.put(EvalRunner.BASE, List.of(result("passkey", recall(1, 0.95)), result("mqar", recall(1, 0.9))));
         rec.put(EvalRunner.LINEARIZED, List.of(result("passkey", recall(1, 0.2)), result("mqar", recall(0.9, 0.1))));
         rec.put(EvalRunner.UNTRAINED, List.of(result("passkey", recall(0, 0)), result("mqar", recall(0, 0))));
         rec.put(DemoReport.SPARSE, List.of(result("passkey", recall(1, 0.85)), result("mqar", recall(0.9, 0.7))));
+        rec.put(DemoReport.sparseRun(16), List.of(result("passkey", recall(1, 0.5)), result("mqar", recall(0.9, 0.3))));
+        rec.put(DemoReport.sparseRun(256), List.of(result("passkey", recall(1, 0.95)), result("mqar", recall(0.9, 0.9))));
         DemoReport report = new DemoReport(DemoCommand.RECALL, tmp.resolve("teacher"), tmp.resolve("adapter"),
                 new EvalReport(tmp, tmp, text), new EvalReport(tmp, tmp, rec), 60, 20, 12.0);
         report.write(tmp.resolve("report"));
@@ -68,7 +72,20 @@ class DemoReportTest {
         assertEquals(0.7, summary.at("/recall/linearized_sparse/mqar/960").asDouble());
         assertEquals(4.52, summary.get("linearized_sparse_ppl").asDouble());
         assertEquals(64, summary.get("sparse_cache_pairs").asInt());
+        // The sweep: C = 16, 64, 256 in order; recovered = (cache - linearized) / (teacher - linearized) beyond W.
+        JsonNode sweep = summary.get("sparse_cache_sweep");
+        assertEquals(3, sweep.size());
+        assertEquals(List.of(16, 64, 256), List.of(sweep.get(0).get("pairs").asInt(), sweep.get(1).get("pairs").asInt(),
+                sweep.get(2).get("pairs").asInt()));
+        assertEquals((0.5 - 0.2) / (0.95 - 0.2), sweep.get(0).get("passkey_recovered_beyond").asDouble(), 1e-12);
+        assertEquals((0.7 - 0.1) / (0.9 - 0.1), sweep.get(1).get("mqar_recovered_beyond").asDouble(), 1e-12);
+        assertEquals(1.0, sweep.get(2).get("passkey_recovered_beyond").asDouble(), 1e-12);
+        assertEquals(4.6 / 4.5 - 1, sweep.get(0).get("ppl_change").asDouble(), 1e-12);
+        assertEquals(0.3, sweep.get(0).at("/mqar/960").asDouble());
+        assertEquals(1024, sweep.get(0).get("context").asInt());
         String md = Files.readString(dir.resolve("report.md"));
+        assertTrue(md.contains("| 16 | 4.600 (+2.22%) | 50% (40%) | 30% (25%) | - |"), md);
+        assertTrue(md.contains("| 256 | 4.500 (+0.00%) | 95% (100%) | 90% (100%) | - |"), md);
         assertTrue(md.contains("| linearized (LoLCATs) | 4.500 | 0.450 | 100% / 20% | 90% / 10% |"), md);
         assertTrue(md.contains("Share of the perplexity gap closed (untrained swap -> teacher): 95.0%"), md);
         assertTrue(md.contains("| linearized + sparse cache C = 64 | 4.520 | - | 100% / 85% | 90% / 70% |"), md);
@@ -106,5 +123,11 @@ class DemoReportTest {
             assertTrue(samples.get(model).asText().startsWith(DemoReport.PROMPT) && samples.get(model).asText().length() > 40, model);
         }
         assertTrue(report.summary().at("/passkey_sample/expected").asText().matches("\\d{5}"));
+        // The small profile sweeps only C = 64: its state after 1024 tokens is the plain state plus a fixed cache.
+        JsonNode sweep = report.summary().get("sparse_cache_sweep");
+        assertEquals(1, sweep.size());
+        long plain = sweep.get(0).get("linearized_state_bytes").asLong();
+        assertTrue(plain > 0 && sweep.get(0).get("state_bytes").asLong() > plain, sweep.toString());
+        assertTrue(sweep.get(0).get("teacher_kv_bytes").asLong() > 0, sweep.toString());
     }
 }
