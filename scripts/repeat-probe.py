@@ -26,6 +26,12 @@ def periodic_start(text):
     return None
 
 
+def fail(message):
+    """One line on stderr and exit code 2, as every lolcats command does on bad input."""
+    print(f"repeat-probe: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", required=True)
@@ -33,26 +39,34 @@ def main():
     ap.add_argument("--lolcats", default="./lolcats")
     a = ap.parse_args()
     sums, counts, used = [0.0] * 4, [0] * 4, 0
-    with open(a.docs, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, 1):
+    try:
+        lines = open(a.docs, encoding="utf-8").read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        fail(f"{a.docs}: cannot read ({e})")
+    for line_no, line in enumerate(lines, 1):
+        try:
             text = json.loads(line)["text"]
-            found = periodic_start(text)
-            if found is None or not text.isascii():
-                print(f"{a.docs}:{line_no}: not an ASCII repeat document, skipped", file=sys.stderr)
-                continue
-            start, period = found
-            out = subprocess.run([a.lolcats, "score", "--model", a.model, "--json", "--text", text],
-                                 capture_output=True, text=True)
-            if out.returncode != 0:
-                sys.exit(f"lolcats score failed: {out.stderr.strip()}")
-            logprobs = json.loads(out.stdout)["logprobs"]  # logprobs[c] predicts character c (after <s>)
-            for c in range(start, len(text)):
-                r = min((c - start) // period, 3)
-                sums[r] -= logprobs[c]
-                counts[r] += 1
-            used += 1
+        except (ValueError, KeyError, TypeError):
+            text = None
+        if not isinstance(text, str):
+            fail(f"{a.docs}:{line_no}: expected a JSON object with a string field 'text'")
+        found = periodic_start(text)
+        if found is None or not text.isascii():
+            print(f"{a.docs}:{line_no}: not an ASCII repeat document, skipped", file=sys.stderr)
+            continue
+        start, period = found
+        out = subprocess.run([a.lolcats, "score", "--model", a.model, "--json", "--text", text],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            fail(f"lolcats score failed: {out.stderr.strip()}")
+        logprobs = json.loads(out.stdout)["logprobs"]  # logprobs[c] predicts character c (after <s>)
+        for c in range(start, len(text)):
+            r = min((c - start) // period, 3)
+            sums[r] -= logprobs[c]
+            counts[r] += 1
+        used += 1
     if used == 0:
-        sys.exit(f"{a.docs}: no repeat documents")
+        fail(f"{a.docs}: no repeat documents")
     print(f"{used} documents; nats/char on the 1st / 2nd / 3rd / later repetitions: "
           + " / ".join(f"{sums[r] / counts[r]:.2f}" for r in range(4)))
 
