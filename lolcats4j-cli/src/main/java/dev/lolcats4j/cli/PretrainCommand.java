@@ -169,7 +169,7 @@ public final class PretrainCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "model: %d layers, hidden %d, %d heads (%d kv), vocab %d, %,d parameters%n", config.numLayers(),
                     config.hiddenSize(), config.numHeads(), config.numKvHeads(), config.vocabSize(), config.parameterCount());
             dev.lolcats4j.cpu.DtypeDecision decision = dev.lolcats4j.cpu.DtypeRule.forModel(
-                    Dtypes.decide(fp32Matmuls ? "f32" : dtype, err), config.hiddenSize());
+                    Dtypes.decide(fp32Matmuls ? "f32" : dtype, err), config.hiddenSize(), (long) microBatch * data.sequenceLength);
             err.println("pretrain: matmuls in " + decision.reason());
             DecoderModel model = ModelFactory.random(config, ComputeType.F32, seed);
             if (initDir != null) {

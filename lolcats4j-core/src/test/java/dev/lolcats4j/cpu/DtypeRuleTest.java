@@ -180,6 +180,20 @@ class DtypeRuleTest {
     }
 
     @Test
+    void smallModelsTrainedOnTallBatchesKeepTheCpusChoice() {
+        DtypeDecision amx = DtypeRule.auto(cpu("xeon-amx.txt", "amd64"), () -> XEON_AMX);
+        // pretrain of the hidden-256 recall teacher: micro-batch 8 x 1024 tokens per GEMM
+        assertEquals(ComputeType.BF16, DtypeRule.forModel(amx, 256, 8L * 1024).type());
+        assertEquals(ComputeType.BF16, DtypeRule.forModel(amx, 256, DtypeRule.MIN_BF16_ROWS_SMALL_MODEL).type());
+        // one row short of the bound, and decode-sized GEMMs: still f32
+        assertEquals(ComputeType.F32, DtypeRule.forModel(amx, 256, DtypeRule.MIN_BF16_ROWS_SMALL_MODEL - 1).type());
+        assertEquals(ComputeType.F32, DtypeRule.forModel(amx, 256, 1).type());
+        // rows never turn an f32 decision (no native bf16) into bf16
+        DtypeDecision avx2 = DtypeRule.auto(cpu("epyc-avx2.txt", "amd64"), noProbe());
+        assertEquals(ComputeType.F32, DtypeRule.forModel(avx2, 256, 1L << 20).type());
+    }
+
+    @Test
     void armGravitonChoosesByItsBf16Extension() {
         assertEquals(ComputeType.F32, DtypeRule.auto(cpu("graviton2.txt", "aarch64"), noProbe()).type());
         assertEquals(ComputeType.BF16, DtypeRule.auto(cpu("graviton3.txt", "aarch64"), () -> GemmRates.of(60, 150, 1024)).type());
