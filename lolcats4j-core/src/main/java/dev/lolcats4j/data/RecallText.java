@@ -11,8 +11,8 @@ import java.util.SplittableRandom;
  * model pretrained on them has to retrieve far back to predict their answers. Two kinds:
  *
  * <ul>
- *   <li><b>passkey</b>: {@code ... The pass key is #48213. Remember it. ... What is the pass key?
- *       The pass key is #48213.} The five digits are random, so the second copy is predictable
+ *   <li><b>passkey</b>: {@code ... The pass key is X48213. Remember it. ... What is the pass key?
+ *       The pass key is X48213.} The five digits are random, so the second copy is predictable
  *       only by finding the first.
  *   <li><b>mqar</b> (multi-query associative recall): a list of key-value pairs such as
  *       {@code  Q417 M092 ...}, corpus filler, then every pair again as a query
@@ -21,12 +21,16 @@ import java.util.SplittableRandom;
  *       the list.
  * </ul>
  *
- * <p>Why single-character keys and a {@code #} before the passkey (a character the corpus does
- * not use): with a byte-level tokenizer each key is then one token, so retrieving the first
- * answer token is a one-token match (the associative-recall task of Arora et al., Zoology,
- * 2023). An earlier format with three-letter keys ({@code qzd=417}) asked a 5M-parameter model
- * for a four-token match; after 13M training tokens it had learned the format but copied
- * nothing (demo/recall-teacher/README.md).
+ * <p>Why single-character keys and an {@code X} before the passkey: with a byte-level tokenizer
+ * each key is then one token, so retrieving the first answer token is a one-token match (the
+ * associative-recall task of Arora et al., Zoology, 2023). An earlier format with three-letter
+ * keys ({@code qzd=417}) asked a 5M-parameter model for a four-token match; after 13M training
+ * tokens it had learned the format but copied nothing. The passkey marker was a {@code #} (a
+ * character the corpus never uses) until the teacher that learned to copy still scored 0% on
+ * passkeys, even with the needle right before the question: its induction heads match on the
+ * letters and digits of the copy and MQAR documents and never learned to match on {@code #},
+ * which only passkeys used. A capital letter, which the MQAR keys and copy strings exercise,
+ * is matched at once; {@code X} is the rarest one in the corpus (demo/recall-teacher/README.md).
  *
  * An answer's <em>distance</em> is the number of characters from the first character of its
  * earlier copy to the first character of the answer. With a byte-level tokenizer that is the
@@ -63,9 +67,9 @@ public final class RecallText {
     static final int COPY_MIN = 8;
     static final int COPY_MAX = 64;
 
-    static final String NEEDLE_BEFORE = " The pass key is #";
+    static final String NEEDLE_BEFORE = " The pass key is X";
     static final String NEEDLE_AFTER = ". Remember it.";
-    static final String QUESTION = " What is the pass key? The pass key is #";
+    static final String QUESTION = " What is the pass key? The pass key is X";
     static final int PASSKEY_DIGITS = 5;
     /** One "K123" pair plus its separating space. */
     static final int PAIR_CHARS = 5;
