@@ -167,4 +167,23 @@ class RecallTextTest {
         assertThrows(BadInputException.class, () -> new RecallText.Mix(Double.NaN, 1, 1));
         assertThrows(BadInputException.class, () -> new RecallText("too short"));
     }
+
+    @Test
+    void aQuarterOfMqarGapsAreNearTheRestSpreadToTheMaximum() {
+        SplittableRandom random = new SplittableRandom(3);
+        int near = 0;
+        int far = 0;
+        int n = 20_000;
+        for (int i = 0; i < n; i++) {
+            int gap = RecallText.mqarGap(900, random);
+            assertTrue(gap >= 0 && gap <= 900, "gap " + gap);
+            near += gap <= RecallText.NEAR_GAP ? 1 : 0;
+            far += gap > 800 ? 1 : 0;
+        }
+        // P(gap <= 64) = 1/4 + 3/4 * 65/901 = 0.304; P(gap > 800) = 3/4 * 100/901 = 0.083
+        assertEquals(0.304, near / (double) n, 0.015);
+        assertEquals(0.083, far / (double) n, 0.01);
+        assertEquals(0, RecallText.mqarGap(0, random));
+        assertTrue(RecallText.mqarGap(10, random) <= 10);
+    }
 }
