@@ -213,6 +213,8 @@ public final class LinearizeCommand implements Callable<Integer> {
         Tokenizer tokenizer = model.tokenizer().orElseThrow(() -> new BadInputException(
                 model.modelDir().resolve("tokenizer.json") + ": not found; linearize needs the model's tokenizer to read --data"));
         PackedDataset dataset = data.load(tokenizer, err);
+        // Only now: an input error must stay the only line on stderr.
+        err.println("linearize: matmuls in " + model.decision().reason());
         Linearization.Result result = Linearization.run(options(dir, config, runTransfer), dataset, new Linearization.Listener() {
             @Override
             public void message(String line) {
@@ -264,6 +266,7 @@ public final class LinearizeCommand implements Callable<Integer> {
     private void validateAgainstModel(AdapterConfig config, boolean runLora) {
         model.validate();
         data.validate();
+        model.rowsPerGemm((long) microBatch * data.sequenceLength);
         ModelConfig mc = ModelConfigReader.read(model.modelDir());
         Path configFile = model.modelDir().resolve("config.json");
         if (new java.util.HashSet<>(config.softmaxLayers()).size() != config.softmaxLayers().size()) {

@@ -41,6 +41,7 @@ public final class ModelOptions {
     picocli.CommandLine.Model.CommandSpec mixee;
 
     private DtypeDecision decision;
+    private long rowsPerGemm;
 
     public Path modelDir() {
         return model;
@@ -65,9 +66,22 @@ public final class ModelOptions {
     public DtypeDecision decision() {
         if (decision == null) {
             DtypeDecision forCpu = Dtypes.decide(dtype, mixee == null ? null : mixee.commandLine().getErr());
-            decision = dev.lolcats4j.cpu.DtypeRule.forModel(forCpu, dev.lolcats4j.model.ModelConfigReader.read(model).hiddenSize());
+            decision = dev.lolcats4j.cpu.DtypeRule.forModel(forCpu, dev.lolcats4j.model.ModelConfigReader.read(model).hiddenSize(),
+                    rowsPerGemm);
         }
         return decision;
+    }
+
+    /**
+     * For training commands: every GEMM has {@code rows} rows (micro-batch x sequence length),
+     * which the dtype rule weighs for narrow models ({@link dev.lolcats4j.cpu.DtypeRule#forModel(DtypeDecision, int, long)}).
+     * Call before the first {@link #decision()}.
+     */
+    public void rowsPerGemm(long rows) {
+        if (decision != null) {
+            throw new IllegalStateException("the dtype is already decided");
+        }
+        this.rowsPerGemm = rows;
     }
 
     /** Checks the folders and dtype without touching libtorch (fast failures first). */

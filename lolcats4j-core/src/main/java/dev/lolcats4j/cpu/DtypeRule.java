@@ -35,13 +35,16 @@ public final class DtypeRule {
     private DtypeRule() {}
 
     /**
-     * From this many rows per GEMM up, the small-hidden exception no longer applies: the
-     * matmuls are tall enough for bf16's rate to show. Measured with {@code lolcats pretrain}
-     * on the hidden-256 recall teacher at 8,192 rows per GEMM (micro-batch x sequence length):
-     * bf16 2,695 vs f32 1,977 tokens/s on an Intel Xeon with avx512_bf16 and no AMX, where the
-     * bare GEMM probe gave bf16 only 1.32x f32; the 512-row linear above lost on AMX.
+     * From this many activation elements per GEMM input (rows x hidden size) up, the small-hidden
+     * exception no longer applies: the matmuls are large enough for bf16's rate to show. Measured
+     * on the hidden-256 recall teacher: {@code pretrain} at 8,192 rows (2M elements) ran bf16
+     * 2,695 vs f32 1,977 tokens/s on an Intel Xeon with avx512_bf16 and no AMX (where the bare
+     * GEMM probe gave bf16 only 1.32x f32) and about 3x on an AMD EPYC with avx512_bf16;
+     * {@code linearize} stage 1 at 4,096 rows (1M) ran 6,479 tokens/s in bf16 against 2,324 in f32
+     * on that EPYC (step 10 of two demo runs, one after the other). The 512-row linear above (131k) lost on AMX. The small demo teacher's training
+     * (4,096 x 128, 0.5M) stays below: not measured, so it keeps float32.
      */
-    public static final int MIN_BF16_ROWS_SMALL_MODEL = 4096;
+    public static final long MIN_BF16_GEMM_ELEMENTS = 1L << 20;
 
     /**
      * An auto decision adjusted to the model it is for, when its GEMMs are short (inference:
@@ -54,12 +57,12 @@ public final class DtypeRule {
 
     /**
      * As {@link #forModel(DtypeDecision, int)}, knowing that every GEMM has {@code rowsPerGemm}
-     * rows (training: micro-batch x sequence length). From {@link #MIN_BF16_ROWS_SMALL_MODEL}
-     * rows up a small model keeps the CPU's choice: the hidden size no longer makes GEMMs small.
+     * rows (training: micro-batch x sequence length). From {@link #MIN_BF16_GEMM_ELEMENTS} rows x
+     * hidden size up a small model keeps the CPU's choice: its GEMMs are no longer small.
      */
     public static DtypeDecision forModel(DtypeDecision decision, int hiddenSize, long rowsPerGemm) {
         if (decision.requested() != DtypeRequest.AUTO || decision.type() != ComputeType.BF16 || hiddenSize >= MIN_BF16_HIDDEN_SIZE
-                || rowsPerGemm >= MIN_BF16_ROWS_SMALL_MODEL) {
+                || rowsPerGemm * hiddenSize >= MIN_BF16_GEMM_ELEMENTS) {
             return decision;
         }
         return new DtypeDecision(ComputeType.F32, DtypeRequest.AUTO, String.format(Locale.ROOT,

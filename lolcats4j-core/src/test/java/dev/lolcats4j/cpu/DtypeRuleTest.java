@@ -182,11 +182,12 @@ class DtypeRuleTest {
     @Test
     void smallModelsTrainedOnTallBatchesKeepTheCpusChoice() {
         DtypeDecision amx = DtypeRule.auto(cpu("xeon-amx.txt", "amd64"), () -> XEON_AMX);
-        // pretrain of the hidden-256 recall teacher: micro-batch 8 x 1024 tokens per GEMM
+        // the hidden-256 recall teacher: pretrain at 8 x 1024 rows, linearize at 4 x 1024
         assertEquals(ComputeType.BF16, DtypeRule.forModel(amx, 256, 8L * 1024).type());
-        assertEquals(ComputeType.BF16, DtypeRule.forModel(amx, 256, DtypeRule.MIN_BF16_ROWS_SMALL_MODEL).type());
-        // one row short of the bound, and decode-sized GEMMs: still f32
-        assertEquals(ComputeType.F32, DtypeRule.forModel(amx, 256, DtypeRule.MIN_BF16_ROWS_SMALL_MODEL - 1).type());
+        assertEquals(ComputeType.BF16, DtypeRule.forModel(amx, 256, 4L * 1024).type());
+        // one row short of the bound, the small demo teacher's 8 x 512 rows of 128, decode: f32
+        assertEquals(ComputeType.F32, DtypeRule.forModel(amx, 256, 4L * 1024 - 1).type());
+        assertEquals(ComputeType.F32, DtypeRule.forModel(amx, 128, 8L * 512).type());
         assertEquals(ComputeType.F32, DtypeRule.forModel(amx, 256, 1).type());
         // rows never turn an f32 decision (no native bf16) into bf16
         DtypeDecision avx2 = DtypeRule.auto(cpu("epyc-avx2.txt", "amd64"), noProbe());
