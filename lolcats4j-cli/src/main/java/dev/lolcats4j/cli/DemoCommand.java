@@ -41,7 +41,7 @@ public final class DemoCommand implements Callable<Integer> {
             String budget, String recallTaskSuffix, List<Integer> sparseSweep) {}
 
     // 60 + 20 steps closed 83% of the perplexity gap on the recall teacher (stage 1 loss still
-    // falling steeply); 200 + 60 closed 97%.
+    // falling steeply); 200 + 60 closed 99.7%.
     static final Profile RECALL = new Profile("recall", "recall-teacher", 1024, 200, 60, 4, 1024,
             "stage 1: 200 steps x 8 x 1024 = 1.64M tokens; stage 2: 60 LoRA steps x 8 x 1024 = 492k tokens", "", List.of(16, 256));
     static final Profile SMALL = new Profile("small", "teacher", 512, 200, 100, 8, 512,

@@ -41,8 +41,9 @@ public final class DtypeRule {
      * 2,695 vs f32 1,977 tokens/s on an Intel Xeon with avx512_bf16 and no AMX (where the bare
      * GEMM probe gave bf16 only 1.32x f32) and about 3x on an AMD EPYC with avx512_bf16;
      * {@code linearize} stage 1 at 4,096 rows (1M) ran 6,479 tokens/s in bf16 against 2,324 in f32
-     * on that EPYC (step 10 of two demo runs, one after the other). The 512-row linear above (131k) lost on AMX. The small demo teacher's training
-     * (4,096 x 128, 0.5M) stays below: not measured, so it keeps float32.
+     * on that EPYC (step 10 of two demo runs, one after the other). The 512-row linear above
+     * (131k) lost on AMX. The small demo teacher's training (4,096 x 128, 0.5M) stays below: not
+     * measured, so it keeps float32.
      */
     public static final long MIN_BF16_GEMM_ELEMENTS = 1L << 20;
 
