@@ -43,19 +43,19 @@ stop_after() {
     --seq-len 256 --steps 600 --batch 128 --micro-batch 32 --lr 3e-3 --min-lr 3e-4 --warmup 30 \
     --held-out 0.005 --eval-every 50 --checkpoint-every 25 --dtype bf16 --seed 11
 
-# A2: phase A continued on fresh documents (as run on 2026-12-02; its result is phase-a/).
+# A2: phase A continued on fresh documents (as run on 2026-12-02; stopped at step 240 of 280).
 ./lolcats data recall --corpus demo/corpus/train.txt --out "$RUN/phaseA2.jsonl" \
     --documents 60000 --doc-tokens 256 --max-distance 250 \
     --mix corpus=0.1,mqar=0.15,passkey=0.05,copy=0.2,repeat=0.5 --mqar-pairs 4-24 --seed 13
 stop_after 240 "$RUN/A2" ./lolcats pretrain --data "$RUN/phaseA2.jsonl" --out "$RUN/A2" --init "$RUN/A" \
     --seq-len 256 --steps 280 --batch 128 --micro-batch 32 --lr 2e-3 --min-lr 5e-4 --warmup 10 \
     --held-out 0.005 --eval-every 40 --checkpoint-every 20 --dtype bf16 --seed 13
-# committed as phase-a/ (bf16); phase B below started from that bf16 copy
+# its bf16 copy was committed for a while as phase-a/ (in git history); phase B started from it
 python3 scripts/safetensors-to-bf16.py "$RUN/A2/stopped/model.safetensors" "$RUN/A2/stopped/model-bf16.safetensors"
 mv "$RUN/A2/stopped/model-bf16.safetensors" "$RUN/A2/stopped/model.safetensors"
 
 # B: 1024-token documents (generator of commit 01833bf: passkey marker #); 80 steps, committed as
-# phase-b/ (bf16). It taught MQAR at long distances, but passkeys stayed at 0%.
+# phase-b/ (bf16, in git history). It taught MQAR at long distances, but passkeys stayed at 0%.
 ./lolcats data recall --corpus demo/corpus/train.txt --out "$RUN/phaseB.jsonl" \
     --documents 30000 --doc-tokens 1024 --max-distance 1000 \
     --mix corpus=0.15,mqar=0.35,passkey=0.15,copy=0.2,repeat=0.15 --mqar-pairs 4-26 --seed 12
