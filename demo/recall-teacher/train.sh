@@ -36,6 +36,7 @@ stop_after() {
     mkdir -p "$out/stopped" && cp "$out"/train/best/* "$out"/train/tokenizer/* "$out/stopped/"
 }
 
+# A: from scratch (A, A2 and B data: generator of commit 01833bf, unchanged since d6a2a0a).
 ./lolcats data recall --corpus demo/corpus/train.txt --out "$RUN/phaseA.jsonl" \
     --documents 120000 --doc-tokens 256 --max-distance 250 \
     --mix corpus=0.1,mqar=0.15,passkey=0.05,copy=0.2,repeat=0.5 --mqar-pairs 4-24 --seed 11
