@@ -6,19 +6,20 @@
 #   B (B, B2, B3, B4): 1024-token documents with retrieval distances up to 1000 characters.
 # Runs that were stopped before the end of their learning-rate schedule are stopped here at the
 # same step (stop_after), so the next run starts from the same weights (train/best of that step).
-# The data generator changed twice between runs (the passkey marker # -> X; near MQAR gaps): the
-# commit whose `lolcats data recall` made each data file is named above it; check it out to
-# reproduce that file byte for byte (the runs in between used the files as generated then).
+# The data generator changed twice between runs (the passkey marker # -> X; near MQAR gaps). This
+# script runs today's generator for every file, so B and B2 get the X marker and A-B3 the near
+# gaps: it is the recipe, not a byte-exact replay. For that, build the commit named above each data
+# command and generate that file with it.
 # On a 2-core machine: phase A about 2.5 hours, phase B about 1 hour (README.md has the figures).
 # Interrupted? Re-run the same pretrain line with --resume: it continues from the last checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUN=recall-teacher-run
-if [ -e "$RUN" ]; then
-    echo "train.sh: $RUN already exists; move it away (or resume its runs by hand with --resume)" >&2
+# mkdir without -p is the check: of two runs started at once, one gets the folder.
+if ! mkdir "$RUN" 2>/dev/null; then
+    echo "train.sh: cannot create $RUN (it exists already?); move it away, or resume its runs by hand with --resume" >&2
     exit 2
 fi
-mkdir -p "$RUN"
 
 # Runs a pretrain command in the background and stops it once its checkpoint of step $1 exists
 # (evaluation, and so train/best, comes before the checkpoint of the same step).

@@ -251,22 +251,17 @@ final class DemoReport {
                 "accuracy").yRange(0, 1).marker(WINDOW, "window W = " + WINDOW);
         for (int i = 0; i < MODELS.length; i++) {
             Map<Integer, Double> acc = byDistance(MODELS[i][1], task);
-            chart.add(legendLabel(MODELS[i][2]), acc.keySet().stream().mapToDouble(Integer::doubleValue).toArray(),
+            chart.add(MODELS[i][2], acc.keySet().stream().mapToDouble(Integer::doubleValue).toArray(),
                     acc.values().stream().mapToDouble(Double::doubleValue).toArray());
         }
         for (int pairs : sweep(profile)) {
             Map<Integer, Double> acc = byDistance(sparseRun(pairs), task);
             if (pairs != SPARSE_PAIRS && !acc.isEmpty()) {
-                chart.add(legendLabel("linearized + sparse cache C = " + pairs), acc.keySet().stream().mapToDouble(Integer::doubleValue).toArray(),
+                chart.add("linearized + sparse cache C = " + pairs, acc.keySet().stream().mapToDouble(Integer::doubleValue).toArray(),
                         acc.values().stream().mapToDouble(Double::doubleValue).toArray());
             }
         }
         return chart;
-    }
-
-    /** The legend has room for about 22 characters: "linearized + sparse cache C = 64" loses its C. */
-    private static String legendLabel(String label) {
-        return label.replace("linearized + sparse cache", "+ sparse cache");
     }
 
     private void decodePlots(Path dir) {

@@ -28,6 +28,9 @@ final class LineChart {
         new Color(150, 80, 180), new Color(230, 140, 20), new Color(90, 90, 90)};
     private static final int WIDTH = 800;
     private static final int HEIGHT = 480;
+    private static final Font LABEL_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+    /** The legend's line sample and the gaps around its text, left of the label. */
+    private static final int LEGEND_LEAD = 46;
 
     private final String title;
     private final String xLabel;
@@ -94,7 +97,8 @@ final class LineChart {
             xHi = xLo + 1;
         }
         int left = 80;
-        int right = 200;
+        // Wide enough for the longest legend label: a fixed margin cut "... sparse cache C = 256" short.
+        int right = Math.max(200, LEGEND_LEAD + legendTextWidth() + 10);
         int top = 50;
         int bottom = 60;
         int plotW = WIDTH - left - right;
@@ -115,7 +119,7 @@ final class LineChart {
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
         g.setColor(Color.BLACK);
         g.drawString(title, left, 28);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        g.setFont(LABEL_FONT);
         g.drawRect(left, top, plotW, plotH);
         // y ticks: 5 intervals
         for (int i = 0; i <= 5; i++) {
@@ -178,10 +182,20 @@ final class LineChart {
             int ly = top + 20 + 22 * k;
             g.drawLine(left + plotW + 15, ly - 4, left + plotW + 40, ly - 4);
             g.setColor(Color.BLACK);
-            g.drawString(s.label(), left + plotW + 46, ly);
+            g.drawString(s.label(), left + plotW + LEGEND_LEAD, ly);
         }
         g.dispose();
         AtomicFiles.write(png, stream -> ImageIO.write(image, "png", stream));
+    }
+
+    private int legendTextWidth() {
+        Graphics2D g = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics();
+        try {
+            java.awt.FontMetrics metrics = g.getFontMetrics(LABEL_FONT);
+            return series.stream().mapToInt(s -> metrics.stringWidth(s.label())).max().orElse(0);
+        } finally {
+            g.dispose();
+        }
     }
 
     private static double log2(double v) {
