@@ -1,5 +1,6 @@
 package dev.lolcats4j.bench;
 
+import dev.lolcats4j.cpu.Allocator;
 import dev.lolcats4j.cpu.Capabilities;
 import dev.lolcats4j.cpu.CpuInfo;
 import dev.lolcats4j.cpu.DtypeDecision;
@@ -22,9 +23,10 @@ import java.util.Locale;
  * @param dtype "f32" or "bf16": what the model benchmarks run their matmuls in
  * @param gemm the same-run probe (GFLOP/s per dtype)
  * @param readGbps same-run memory read bandwidth (256 MiB float32 sum), GB/s
+ * @param allocator the malloc serving libtorch here ({@link Allocator#inUse}): it moves training figures
  */
 public record BenchContext(String cpuModel, String architecture, int cores, List<String> cpuFlags, int threads,
-        String libtorch, String dtype, String dtypeReason, String dtypeWarning, GemmRates gemm, double readGbps) {
+        String libtorch, String dtype, String dtypeReason, String dtypeWarning, GemmRates gemm, double readGbps, String allocator) {
 
     private record Cached(DtypeRequest requested, BenchContext context) {}
 
@@ -49,8 +51,9 @@ public record BenchContext(String cpuModel, String architecture, int cores, List
         double read = MatmulBench.bandwidth(256L << 20, new Options(1, 3, true, 0)).readGbps();
         BenchContext context = new BenchContext(cpu.modelName(), cpu.architecture(), cpu.cores(),
                 List.of(cpu.keyFlags().isEmpty() ? new String[0] : cpu.keyFlags().split(" ")), Natives.threads(),
-                Capabilities.libtorchVersion(), decision.dtypeName(), decision.reason(), decision.warning(), rates, read);
-        Timing.progress("bench: %s; %s; %s; read %.1f GB/s", cpu.summary(), rates.summary(), decision.reason(), read);
+                Capabilities.libtorchVersion(), decision.dtypeName(), decision.reason(), decision.warning(), rates, read, Allocator.inUse());
+        Timing.progress("bench: %s; %s; %s; read %.1f GB/s; %s", cpu.summary(), rates.summary(), decision.reason(), read,
+                context.allocator());
         return context;
     }
 

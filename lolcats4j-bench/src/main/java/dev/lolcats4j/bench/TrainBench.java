@@ -23,7 +23,8 @@ import org.bytedeco.pytorch.Tensor;
  * Training throughput on a model shape (the synthetic ~125M model by default, or any shape from
  * flags or a config.json; random bf16 weights, matmuls in the dtype the rule picks): the same
  * model's prefill tokens/s, then stage-1 (attention transfer) and stage-2 (LoRA) optimiser
- * steps on one sequence, each stage's peak resident memory, and the estimated share of step
+ * steps on one sequence, each timed in turn with the original model's prefill (the ratio's
+ * two sides see the same machine state), each stage's peak resident memory, and the estimated share of step
  * time spent in the model's matmuls at the same-run GEMM rate. With the default shape, then
  * resident memory over a long run of stage-1 steps on a small model (native memory must stay flat).
  *
@@ -36,7 +37,8 @@ final class TrainBench {
 
     /**
      * @param stage "transfer" (stage 1) or "lora" (stage 2)
-     * @param prefillTokensPerS the same model's no-grad forward, same run (repeated in every row)
+     * @param prefillTokensPerS the original (softmax, no LoRA) model's no-grad forward, timed in turn
+     *     with this stage's steps (one prefill, one step, ...) so that both see the same machine state
      * @param ratioToPrefill tokens_per_s / prefill_tokens_per_s (targets: stage 1 >= 0.8, stage 2 >= 0.35)
      * @param matmulShareEstimate the model's matmul FLOPs at the same-run GEMM rate over the step time
      * @param peakRssMib peak resident memory during this stage's steps (VmHWM, reset before the stage)
@@ -81,7 +83,7 @@ final class TrainBench {
         // Stage 1 runs the frozen model forward once (teacher forcing; the LM head is skipped);
         // the feature maps' own matmuls are small.
         double stage1Flops = 2.0 * (matmulParams - model.lmHead().weight().numel()) * length;
-        rows.add(stage("transfer", model, new AttentionTransfer(model, adapter), batch, options, prefill, stage1Flops, gemm, length, false));
+        rows.add(stage("transfer", model, new AttentionTransfer(model, adapter), batch, options, stage1Flops, gemm, length, false));
 
         Adapters.addLora(model, adapter.withLora(LoraConfig.defaults()));
         // Stage 2: forward, and backward through the activations (no weight gradients for frozen weights).
@@ -89,7 +91,7 @@ final class TrainBench {
         // Stage 2 checkpoints activations exactly when linearize would (a model this size at this length).
         boolean checkpointing = LoraFinetune.wantsCheckpointing(config, length);
         rows.add(stage("lora", model, new LoraFinetune(model, adapter.withLora(LoraConfig.defaults()), false, checkpointing), batch,
-                options, prefill, stage2Flops, gemm, length, checkpointing));
+                options, stage2Flops, gemm, length, checkpointing));
 
         Integer rssSteps = null;
         Double start = null;
@@ -105,27 +107,79 @@ final class TrainBench {
                 Timing.round(prefill, 1), Timing.round(prefillMs, 1), gemm, rows, rssSteps, start, end);
     }
 
-    private static Row stage(String name, DecoderModel model, Objective objective, Batch batch, Options options, double prefill,
-            double flops, double gemmGflops, int length, boolean checkpointing) {
+    private static Row stage(String name, DecoderModel model, Objective objective, Batch batch, Options options, double flops,
+            double gemmGflops, int length, boolean checkpointing) {
         System.gc();
         boolean peak = Memory.resetPeak();
         AdamW optimizer = new AdamW(objective.parameters(), 0.9, 0.999, 1e-8, 0);
-        int[] timed = new int[1];
-        double ms = medianCapped(Math.max(1, options.warmup()), options.iterations(), () -> {
+        Runnable step = () -> {
             optimizer.zeroGrad();
             objective.trainStep(batch, 1.0);
             optimizer.step(1e-4);
-        }, timed);
+        };
+        long begin = System.nanoTime();
+        // The stage's own peak: read after its untimed steps, before prefills are interleaved.
+        warmUp(Math.max(1, options.warmup()), step, begin);
         double peakMib = peak ? Memory.mib(Memory.peakResidentBytes()) : Double.NaN;
-        double tokens = length / (ms / 1000);
-        double share = flops / (gemmGflops * 1e9) / (ms / 1000);
+        // The original model's prefill and a training step in turn: the ratio compares times
+        // taken minutes apart on a noisy machine otherwise (the same prefill varied 30% per run).
+        Runnable prefill = () -> OriginalPrefill.run(model, batch.inputs());
+        Paired paired = paired(options.iterations(), prefill, step, begin);
+        double prefillTokens = length / (paired.firstMs() / 1000);
+        double tokens = length / (paired.secondMs() / 1000);
+        double share = flops / (gemmGflops * 1e9) / (paired.secondMs() / 1000);
         String products = blockProducts(model);
-        Row row = new Row(name, Timing.round(tokens, 1), Timing.round(prefill, 1), Timing.round(ms, 1), timed[0],
-                Timing.round(tokens / prefill, 3), Timing.round(share, 3), Timing.round(peakMib, 1), checkpointing, products);
-        Timing.progress("train: stage %s: %.0f ms per %d-token step = %.0f tokens/s = %.2f x prefill; matmuls ~%.0f%% of the step; peak RSS %.0f MiB; block products %s%s",
-                name, ms, length, tokens, row.ratioToPrefill(), 100 * share, peakMib, products,
+        Row row = new Row(name, Timing.round(tokens, 1), Timing.round(prefillTokens, 1), Timing.round(paired.secondMs(), 1),
+                paired.count(), Timing.round(tokens / prefillTokens, 3), Timing.round(share, 3), Timing.round(peakMib, 1),
+                checkpointing, products);
+        Timing.progress("train: stage %s: %.0f ms per %d-token step = %.0f tokens/s = %.2f x prefill (%.0f tokens/s, interleaved); matmuls ~%.0f%% of the step; peak RSS %.0f MiB; block products %s%s",
+                name, paired.secondMs(), length, tokens, row.ratioToPrefill(), prefillTokens, 100 * share, peakMib, products,
                 checkpointing ? " (activation checkpointing)" : "");
         return row;
+    }
+
+    /** Medians of two bodies timed in turn, and how many pairs were timed. */
+    private record Paired(double firstMs, double secondMs, int count) {}
+
+    /** Untimed runs of {@code body}; stops early (after the first) once half the stage cap is spent. */
+    private static void warmUp(int warmup, Runnable body, long begin) {
+        for (int i = 0; i < warmup; i++) {
+            try (PointerScope scope = new PointerScope()) {
+                body.run();
+            }
+            if ((System.nanoTime() - begin) / 1e9 > STAGE_CAP_SECONDS / 2) {
+                break;
+            }
+        }
+    }
+
+    /**
+     * Up to {@code iterations} timed pairs (first, then second; one untimed run of the first
+     * before them), stopping early once {@link #STAGE_CAP_SECONDS} since {@code begin} are spent
+     * (at least one pair is always timed).
+     */
+    private static Paired paired(int iterations, Runnable first, Runnable second, long begin) {
+        warmUp(1, first, System.nanoTime());
+        double[] firstMs = new double[iterations];
+        double[] secondMs = new double[iterations];
+        int n = 0;
+        while (n < iterations) {
+            firstMs[n] = timed(first);
+            secondMs[n] = timed(second);
+            n++;
+            if ((System.nanoTime() - begin) / 1e9 > STAGE_CAP_SECONDS) {
+                break;
+            }
+        }
+        return new Paired(Timing.median(java.util.Arrays.copyOf(firstMs, n)), Timing.median(java.util.Arrays.copyOf(secondMs, n)), n);
+    }
+
+    private static double timed(Runnable body) {
+        try (PointerScope scope = new PointerScope()) {
+            long start = System.nanoTime();
+            body.run();
+            return (System.nanoTime() - start) / 1e6;
+        }
     }
 
     /** The block products the model's LoLCATs layers run (the objective chose them when it was built). */
@@ -138,34 +192,18 @@ final class TrainBench {
         return "none";
     }
 
-    private static double medianCapped(int warmup, int iterations, Runnable body) {
-        return medianCapped(warmup, iterations, body, new int[1]);
-    }
-
     /** Median ms of up to {@code iterations} timed runs, stopping early once {@link #STAGE_CAP_SECONDS} are spent. */
-    private static double medianCapped(int warmup, int iterations, Runnable body, int[] timedCount) {
+    private static double medianCapped(int warmup, int iterations, Runnable body) {
         long begin = System.nanoTime();
-        for (int i = 0; i < warmup; i++) {
-            try (PointerScope scope = new PointerScope()) {
-                body.run();
-            }
-            if (i > 0 && (System.nanoTime() - begin) / 1e9 > STAGE_CAP_SECONDS / 2) {
-                break;
-            }
-        }
+        warmUp(warmup, body, begin);
         double[] ms = new double[iterations];
         int n = 0;
         while (n < iterations) {
-            try (PointerScope scope = new PointerScope()) {
-                long start = System.nanoTime();
-                body.run();
-                ms[n++] = (System.nanoTime() - start) / 1e6;
-            }
+            ms[n++] = timed(body);
             if ((System.nanoTime() - begin) / 1e9 > STAGE_CAP_SECONDS) {
                 break;
             }
         }
-        timedCount[0] = n;
         return Timing.median(java.util.Arrays.copyOf(ms, n));
     }
 

@@ -42,7 +42,7 @@ public final class InfoCommand implements Callable<Integer> {
     /** The JSON of {@code info --json}. */
     public record Info(String cpuModel, String architecture, int cores, List<String> keyFlags, boolean nativeBf16,
             String libtorch, int threads, GemmRates gemm, boolean gemmCached, String probeCache, String autoDtype,
-            String autoReason, double minBf16Speedup, boolean decodeKernels, String decodeKernelsNote) {}
+            String autoReason, double minBf16Speedup, boolean decodeKernels, String decodeKernelsNote, String allocator) {}
 
     @Override
     public Integer call() {
@@ -56,7 +56,8 @@ public final class InfoCommand implements Callable<Integer> {
                 Capabilities.libtorchVersion(), Natives.threads(), rates, Capabilities.ratesFromCache(),
                 Capabilities.cacheFile().map(Object::toString).orElse(null), auto.dtypeName(), auto.reason(),
                 DtypeRule.MIN_BF16_SPEEDUP, kernels,
-                kernels ? "Java Vector API kernels read bf16/f32 weights in place" : VectorKernels.unavailableReason());
+                kernels ? "Java Vector API kernels read bf16/f32 weights in place" : VectorKernels.unavailableReason(),
+                dev.lolcats4j.cpu.Allocator.inUse());
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(BenchMain.toJson(info));
@@ -73,6 +74,7 @@ public final class InfoCommand implements Callable<Integer> {
                     + (DtypeRule.softmaxInBf16(cpu, rates) ? "bf16" : "f32"));
             lines.put("--dtype auto", auto.reason());
             lines.put("decode", kernels ? "Java Vector API kernels (bf16/f32 weights read in place)" : "libtorch (" + info.decodeKernelsNote() + ")");
+            lines.put("allocator", info.allocator());
             lines.forEach((k, v) -> out.printf(Locale.ROOT, "%-13s %s%n", k + ":", v));
         }
         out.flush();

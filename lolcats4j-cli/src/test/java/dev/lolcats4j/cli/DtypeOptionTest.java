@@ -65,6 +65,8 @@ class DtypeOptionTest {
         Cli.Result text = Cli.run("doctor");
         text.assertOk();
         assertTrue(text.out().contains("--dtype auto:") && text.out().contains("flags:"), text.out());
+        assertTrue(info.get("allocator").asText().matches("glibc malloc|(tcmalloc|jemalloc|mimalloc) \\(/.*\\)"), r.out());
+        assertTrue(text.out().contains("allocator:"), text.out());
         Cli.Result version = Cli.run("--version");
         version.assertOk();
         assertTrue(version.out().contains("CPU "), version.out());
