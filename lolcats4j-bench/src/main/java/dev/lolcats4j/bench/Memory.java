@@ -19,8 +19,13 @@ final class Memory {
         return status("VmHWM:");
     }
 
-    /** Resets VmHWM to the current RSS (Linux: "5" into /proc/self/clear_refs); false where that is not possible. */
+    /**
+     * Resets VmHWM to the current RSS (Linux: "5" into /proc/self/clear_refs), after the
+     * allocator has handed its cached free blocks back to the kernel (tcmalloc keeps them, and
+     * they would count in the next phase's peak); false where the reset is not possible.
+     */
     static boolean resetPeak() {
+        dev.lolcats4j.cpu.Allocator.releaseFreeMemory();
         try {
             Files.writeString(Path.of("/proc/self/clear_refs"), "5");
             return true;

@@ -134,17 +134,21 @@ public final class AttentionTransfer implements Objective {
             x = inputs.apply(batch);
         }
         AttentionContext context = AttentionContext.unpadded();
-        for (DecoderLayer layer : layers) {
+        for (int i = 0; i < layers.size(); i++) {
             // Each layer's temporaries are freed when it is done; only the teacher output goes on.
             org.bytedeco.javacpp.PointerScope outer = org.bytedeco.javacpp.PointerScope.getInnerScope();
             try (org.bytedeco.javacpp.PointerScope layerScope = new org.bytedeco.javacpp.PointerScope()) {
-                x = Tensors.handOver(layerStep(layer, x, cosSin, context, onLayerLoss), outer);
+                x = Tensors.handOver(layerStep(layers.get(i), x, cosSin, context, onLayerLoss, i == layers.size() - 1), outer);
             }
         }
     }
 
+    /**
+     * One layer's loss, and the teacher's output that the next layer takes in; the last layer has
+     * no next one, so its o_proj and MLP are skipped (it returns its input instead).
+     */
     private Tensor layerStep(DecoderLayer layer, Tensor x, Tensor[] cosSin, AttentionContext context,
-            java.util.function.Consumer<Tensor> onLayerLoss) {
+            java.util.function.Consumer<Tensor> onLayerLoss, boolean last) {
         Tensor[] qkv;
         Tensor target;
         try (NoGradGuard noGrad = new NoGradGuard()) {
@@ -160,6 +164,9 @@ public final class AttentionTransfer implements Objective {
                 loss = loss.add(attentionCrossEntropy(hybrid, qkv, layer.slidingWindow()).mul(Tensors.scalar(attentionXent / MSE_SCALE)));
             }
             onLayerLoss.accept(loss);
+        }
+        if (last) {
+            return x;
         }
         try (NoGradGuard noGrad = new NoGradGuard()) {
             return layer.finish(x, target);
