@@ -134,8 +134,8 @@ public final class HybridKernels {
         long c = padded / w;
         org.bytedeco.pytorch.global.torch.ScalarType type = q.scalar_type();
         Product mm = new Product(products, type);
-        Tensor phiQ = p.featureQ().apply(q);                          // [B, H, Np, Fw]
-        Tensor phiK = p.featureK().apply(k);
+        Tensor phiQ = p.featureQ().apply(q, products);                // [B, H, Np, Fw]
+        Tensor phiK = p.featureK().apply(k, products);
         if (masked) {
             phiK = phiK.mul(validF.view(b, 1, padded, 1));
         }
