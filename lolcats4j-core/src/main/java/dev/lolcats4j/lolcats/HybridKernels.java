@@ -159,7 +159,7 @@ public final class HybridKernels {
         Tensor total;
         if (p.kind() == AttentionKind.LINEAR) {
             // Li = {j <= i}: earlier blocks through the sums, own block causally.
-            Tensor intra = mm.apply(phiQb, phiKt).mul(causal(w, type));
+            Tensor intra = mm.applyKeep(phiQb, phiKt).mul(causal(w, mm.operandType()));
             total = mm.apply(intra, vb).add(linear);
         } else {
             Tensor qb = mm.operand(q).view(b, h, c, w, d);
@@ -185,8 +185,9 @@ public final class HybridKernels {
             }
             if (p.kind() == AttentionKind.HYBRID_SW) {
                 // Keys of the previous block that have left the window (offset t <= r for query
-                // offset r) are linear too.
-                Tensor intra = mm.apply(phiQb, shiftBlocks(phiKt, 1)).mul(causal(w, type));
+                // offset r) are linear too. These scores only feed the next product, so they stay
+                // in its operand dtype (the 0/1 mask is exact in bf16).
+                Tensor intra = mm.applyKeep(phiQb, shiftBlocks(phiKt, 1)).mul(causal(w, mm.operandType()));
                 linear = linear.add(mm.apply(intra, vPrev));
             }
             total = window.add(linear.mul(p.lambda().view(1, h, 1, 1, 1)));
@@ -209,9 +210,19 @@ public final class HybridKernels {
             return products == BlockProducts.BF16 ? t.to(org.bytedeco.pytorch.global.torch.ScalarType.BFloat16) : t;
         }
 
+        org.bytedeco.pytorch.global.torch.ScalarType operandType() {
+            return products == BlockProducts.BF16 ? org.bytedeco.pytorch.global.torch.ScalarType.BFloat16 : type;
+        }
+
+        /** The product, back in the inputs' dtype. */
         Tensor apply(Tensor a, Tensor b) {
-            Tensor y = operand(a).matmul(operand(b));
+            Tensor y = applyKeep(a, b);
             return products == BlockProducts.BF16 && !Tensors.same(y.scalar_type(), type) ? y.to(type) : y;
+        }
+
+        /** The product in the operand dtype: for a result that is only the operand of another product. */
+        Tensor applyKeep(Tensor a, Tensor b) {
+            return operand(a).matmul(operand(b));
         }
     }
 
