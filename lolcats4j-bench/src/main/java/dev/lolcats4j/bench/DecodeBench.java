@@ -27,6 +27,8 @@ import org.bytedeco.pytorch.global.torch;
  * each layer's SoftmaxAttention is called once with random post-RoPE keys and values
  * [1, Hkv, context, d] (unit normal) and a single query, which appends them to its KvCache
  * exactly as a prefill would (same length, capacity and dtype), without the quadratic prefill.
+ * Every context is filled first; the steps are then timed in {@link #ROUNDS} rounds over all
+ * contexts and models, so that each row's median mixes the same stretches of machine time.
  */
 public final class DecodeBench {
 
@@ -78,47 +80,64 @@ public final class DecodeBench {
         String note = null;
         List<Row> rows = new ArrayList<>();
         try (NoGradGuard g = new NoGradGuard()) {
+            // Every context's caches first, then the decode steps in rounds over all contexts and
+            // models: the ratios (flatness, LoLCATs against softmax, against the bound) then
+            // compare times taken in the same minutes, not a row measured while the machine was
+            // slow against one measured while it was not (one 512-token row read 11.1 ms per
+            // token on this VM where the next three read 4.9-5.5).
+            List<Contexts> filled = new ArrayList<>();
             for (int context : contexts) {
-                List<LayerCache> linearCaches = linear.newCaches();
                 long start = System.nanoTime();
                 int prefilled = (int) Math.min(context, maxPrefill);
-                prefill(linear, prefilled, linearCaches);
                 if (prefilled < context) {
                     note = String.format(java.util.Locale.ROOT, "hybrid prefill capped at %d tokens (a full one would take over %.0f s "
                             + "at the probed %s GEMM rate); decoding starts at position = context, the state size does not depend on it",
                             prefilled, PREFILL_CAP_SECONDS, bench.dtype());
                 }
-                Timing.progress("decode context %d: hybrid prefill of %d tokens %.1f s", context, prefilled, (System.nanoTime() - start) / 1e9);
-                List<LayerCache> softmaxCaches = softmax.newCaches();
-                fillKv(softmax, context, softmaxCaches);
-                double[] lin = steps(linear, linearCaches, context, steps);
-                double[] soft = steps(softmax, softmaxCaches, context, steps);
-                double linMs = Timing.median(lin);
+                List<LayerCache> linearCaches = linear.newCaches();
+                prefill(linear, prefilled, linearCaches);
                 // The same LoLCATs weights with a sparse cache: its own prefill (the cache fills up)
                 // and decode steps that evict one pair per token.
                 Adapters.setSparseCache(linear, SPARSE_CACHE);
                 List<LayerCache> sparseCaches = linear.newCaches();
                 prefill(linear, prefilled, sparseCaches);
-                double[] sparse = steps(linear, sparseCaches, context, steps);
+                Adapters.setSparseCache(linear, 0);
+                Timing.progress("decode context %d: hybrid prefill of %d tokens (plain and with a sparse cache) %.1f s", context,
+                        prefilled, (System.nanoTime() - start) / 1e9);
+                List<LayerCache> softmaxCaches = softmax.newCaches();
+                fillKv(softmax, context, softmaxCaches);
+                filled.add(new Contexts(context, prefilled, linearCaches, sparseCaches, softmaxCaches));
+            }
+            int perRound = Math.max(1, steps / ROUNDS);
+            for (int round = 0; round < ROUNDS; round++) {
+                for (Contexts c : filled) {
+                    c.linear().time(linear, perRound);
+                    c.softmax().time(softmax, perRound);
+                    Adapters.setSparseCache(linear, SPARSE_CACHE);
+                    c.sparse().time(linear, perRound);
+                    Adapters.setSparseCache(linear, 0);
+                }
+            }
+            for (Contexts c : filled) {
+                double linMs = c.linear().medianMs();
+                Adapters.setSparseCache(linear, SPARSE_CACHE);
                 String sparsePath = path(linear);
                 Adapters.setSparseCache(linear, 0);
-                Row row = new Row(context, Timing.round(linMs, 3), Timing.round(Timing.median(soft), 3),
-                        bytes(linearCaches), bytes(softmaxCaches), path(linear), path(softmax), prefilled,
-                        Timing.round(linMs / boundMs, 2), Timing.round(Timing.median(sparse), 3), bytes(sparseCaches),
+                Row row = new Row(c.context(), Timing.round(linMs, 3), Timing.round(c.softmax().medianMs(), 3),
+                        bytes(c.linear().caches()), bytes(c.softmax().caches()), path(linear), path(softmax), c.prefilled(),
+                        Timing.round(linMs / boundMs, 2), Timing.round(c.sparse().medianMs(), 3), bytes(c.sparse().caches()),
                         sparsePath);
                 Timing.progress("decode context %d: sparse cache C = %d: %.2f ms/token (%.2fx plain LoLCATs, %s); state %d B",
-                        context, SPARSE_CACHE, row.sparseMsPerToken(), row.sparseMsPerToken() / row.linearMsPerToken(),
+                        c.context(), SPARSE_CACHE, row.sparseMsPerToken(), row.sparseMsPerToken() / row.linearMsPerToken(),
                         sparsePath, row.sparseStateBytes());
-                sparseCaches.clear();
                 Timing.progress("decode context %d: linear %.2f ms/token (mean %.2f, %s, %.2fx the %.2f ms bound), softmax %.2f ms/token (mean %.2f, %s); state %d B, KV %d B; RSS %.0f MiB",
-                        context, row.linearMsPerToken(), Timing.mean(lin), row.linearPath(), row.linearRatioToBound(), boundMs,
-                        row.softmaxMsPerToken(), Timing.mean(soft), row.softmaxPath(),
+                        c.context(), row.linearMsPerToken(), c.linear().meanMs(), row.linearPath(), row.linearRatioToBound(), boundMs,
+                        row.softmaxMsPerToken(), c.softmax().meanMs(), row.softmaxPath(),
                         row.linearStateBytes(), row.softmaxCacheBytes(), Memory.mib(Memory.residentBytes()));
                 rows.add(row);
-                linearCaches.clear();
-                softmaxCaches.clear();
-                System.gc();
             }
+            filled.clear();
+            System.gc();
         }
         Row first = rows.get(0);
         Row last = rows.get(rows.size() - 1);
@@ -243,12 +262,59 @@ public final class DecodeBench {
         }
     }
 
-    /** Milliseconds of each of {@code steps} decode steps after 4 untimed ones. */
+    /** Rounds over every context and model in which the decode steps are timed (see run). */
+    static final int ROUNDS = 4;
+
+    /** One context's three filled decoders. */
+    private record Contexts(int context, int prefilled, Decoding linear, Decoding sparse, Decoding softmax) {
+
+        Contexts(int context, int prefilled, List<LayerCache> linear, List<LayerCache> sparse, List<LayerCache> softmax) {
+            this(context, prefilled, new Decoding(linear, context), new Decoding(sparse, context), new Decoding(softmax, context));
+        }
+    }
+
+    /** Caches that decoding continues in, round after round, and the step times taken so far. */
+    private static final class Decoding {
+        private final List<LayerCache> caches;
+        private long position;
+        private final List<Double> ms = new ArrayList<>();
+
+        Decoding(List<LayerCache> caches, long position) {
+            this.caches = caches;
+            this.position = position;
+        }
+
+        List<LayerCache> caches() {
+            return caches;
+        }
+
+        /** {@code count} more timed steps (after untimed ones: 32 the first time, for packing and the JIT, then 2). */
+        void time(DecoderModel model, int count) {
+            int warm = ms.isEmpty() ? 32 : 2;
+            for (double t : steps(model, caches, position, count, warm)) {
+                ms.add(t);
+            }
+            position += warm + count;
+        }
+
+        double medianMs() {
+            return Timing.median(ms.stream().mapToDouble(Double::doubleValue).toArray());
+        }
+
+        double meanMs() {
+            return Timing.mean(ms.stream().mapToDouble(Double::doubleValue).toArray());
+        }
+    }
+
+    /** Milliseconds of each of {@code steps} decode steps from position {@code context}, after 32 untimed ones. */
     static double[] steps(DecoderModel model, List<LayerCache> caches, long context, int steps) {
+        return steps(model, caches, context, steps, 32); // the first Java decode step packs the weights; the JIT needs a few more
+    }
+
+    /** Milliseconds of each of {@code steps} decode steps from position {@code position}, after {@code warm} untimed ones. */
+    static double[] steps(DecoderModel model, List<LayerCache> caches, long position, int steps, int warm) {
         Random random = new Random(3);
-        int warm = 32; // the first Java decode step packs the weights; the JIT needs a few more
         double[] ms = new double[steps];
-        long position = context;
         for (int i = 0; i < warm + steps; i++) {
             try (PointerScope scope = new PointerScope()) {
                 long start = System.nanoTime();
