@@ -9,7 +9,8 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * A quick measurement of libtorch's {@code linear} (x W^T, as every projection runs) in
+ * A quick measurement of libtorch's {@code linear} (x W^T, as every projection runs it: large
+ * float32 products split across the cores, see {@link dev.lolcats4j.model.RowSplitLinear}) in
  * float32 and bf16: square sizes from 128 upward, each size only if the rate measured at the
  * previous one says it fits the time left. A slow path (bf16 emulated without native
  * instructions: ~1 GFLOP/s) therefore stops at a small size after a few milliseconds instead
@@ -112,11 +113,11 @@ public final class GemmProbe {
             try (PointerScope scope = new PointerScope()) {
                 Tensor x = torch.randn(new long[] {size, size}, Tensors.options(Tensors.F32)).to(type);
                 Tensor w = torch.randn(new long[] {size, size}, Tensors.options(Tensors.F32)).to(type);
-                torch.linear(x, w);
+                dev.lolcats4j.model.RowSplitLinear.linear(x, w, null);
                 double fastest = Double.MAX_VALUE;
                 for (int i = 0; i < REPETITIONS; i++) {
                     long t0 = System.nanoTime();
-                    torch.linear(x, w);
+                    dev.lolcats4j.model.RowSplitLinear.linear(x, w, null);
                     fastest = Math.min(fastest, Math.max(1, System.nanoTime() - t0));
                     long spentHere = System.nanoTime() - begin;
                     if (spentHere > budgetNanos / 4 || spentNanos + spentHere + fastest > budgetNanos) {

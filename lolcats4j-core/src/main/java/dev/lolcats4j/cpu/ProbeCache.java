@@ -48,7 +48,7 @@ public final class ProbeCache {
     /** The key of this machine: what changes the rates. */
     public static String key(CpuInfo cpu, String libtorchVersion, int threads) {
         return cpu.modelName() + "|" + cpu.architecture() + "|" + cpu.cores() + " cores|" + String.join(",", new java.util.TreeSet<>(cpu.flags()))
-                + "|libtorch " + libtorchVersion + "|" + threads + " threads";
+                + "|libtorch " + libtorchVersion + "|" + threads + " threads|probe 2"; // 2: float32 split across the cores
     }
 
     public Path file() {

@@ -3,7 +3,6 @@ package dev.lolcats4j.model;
 import dev.lolcats4j.kernels.MatrixView;
 import dev.lolcats4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -53,9 +52,8 @@ public final class Projection {
             Tensor y = torch.mv(w, in.view(-1)).view(shape);
             return bias == null ? y : y.add(bias.to(w.scalar_type()));
         }
-        return bias == null
-                ? torch.linear(in, w)
-                : torch.linear(in, w, new TensorOptional(bias.to(w.scalar_type())));
+        // float32 GEMMs run single-threaded in OpenBLAS: large ones are split across the cores.
+        return RowSplitLinear.linear(in, w, bias == null ? null : bias.to(w.scalar_type()));
     }
 
     /** The dtype the matmul runs in. */
