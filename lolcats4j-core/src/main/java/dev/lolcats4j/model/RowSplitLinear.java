@@ -102,7 +102,9 @@ public final class RowSplitLinear {
 
     private static void multiply(Tensor out, Tensor in, Tensor transposedWeight, Tensor bias) {
         Natives.init(); // this thread flushes denormals too
-        try (PointerScope scope = new PointerScope()) {
+        // Grad mode is per thread: the caller's no-grad must hold here too (an out= product
+        // refuses operands that record gradients, e.g. trainable weights evaluated under no-grad).
+        try (PointerScope scope = new PointerScope(); org.bytedeco.pytorch.NoGradGuard noGrad = new org.bytedeco.pytorch.NoGradGuard()) {
             torch.mm_out(out, in, transposedWeight);
             if (bias != null) {
                 out.add_(bias);

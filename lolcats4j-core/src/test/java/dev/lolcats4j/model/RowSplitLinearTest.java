@@ -44,6 +44,11 @@ class RowSplitLinearTest {
                 double error = y.to(Tensors.F64).sub(expected).abs().max().item_double();
                 assertTrue(error < 1e-4, parts + " parts: max error " + error);
             }
+            // Trainable weights evaluated under no-grad (pretraining's held-out loss): the worker threads' products too.
+            w.requires_grad_(true);
+            double trainable = RowSplitLinear.apply(x, w, b, 2).to(Tensors.F64).sub(expected).abs().max().item_double();
+            assertTrue(trainable < 1e-4, "trainable weight: max error " + trainable);
+            w.requires_grad_(false);
             Tensor noBias = RowSplitLinear.apply(x, w, null, 2).to(Tensors.F64);
             double error = noBias.sub(torch.linear(x.to(Tensors.F64), w.to(Tensors.F64))).abs().max().item_double();
             assertTrue(error < 1e-4, "without bias: max error " + error);
