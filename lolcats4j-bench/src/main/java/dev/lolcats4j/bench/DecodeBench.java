@@ -28,7 +28,8 @@ import org.bytedeco.pytorch.global.torch;
  * [1, Hkv, context, d] (unit normal) and a single query, which appends them to its KvCache
  * exactly as a prefill would (same length, capacity and dtype), without the quadratic prefill.
  * Every context is filled first; the steps are then timed in {@link #ROUNDS} rounds over all
- * contexts and models, so that each row's median mixes the same stretches of machine time.
+ * contexts and models (here and in {@link #compare}, the demo's decode table), so that each
+ * row's median mixes the same stretches of machine time.
  */
 public final class DecodeBench {
 
@@ -108,21 +109,12 @@ public final class DecodeBench {
                 fillKv(softmax, context, softmaxCaches);
                 filled.add(new Contexts(context, prefilled, linearCaches, sparseCaches, softmaxCaches));
             }
-            int perRound = Math.max(1, steps / ROUNDS);
-            for (int round = 0; round < ROUNDS; round++) {
-                for (Contexts c : filled) {
-                    c.linear().time(linear, perRound);
-                    c.softmax().time(softmax, perRound);
-                    Adapters.setSparseCache(linear, SPARSE_CACHE);
-                    c.sparse().time(linear, perRound);
-                    Adapters.setSparseCache(linear, 0);
-                }
-            }
+            timeInRounds(filled, linear, softmax, steps);
+            Adapters.setSparseCache(linear, SPARSE_CACHE);
+            String sparsePath = path(linear);
+            Adapters.setSparseCache(linear, 0);
             for (Contexts c : filled) {
                 double linMs = c.linear().medianMs();
-                Adapters.setSparseCache(linear, SPARSE_CACHE);
-                String sparsePath = path(linear);
-                Adapters.setSparseCache(linear, 0);
                 Row row = new Row(c.context(), Timing.round(linMs, 3), Timing.round(c.softmax().medianMs(), 3),
                         bytes(c.linear().caches()), bytes(c.softmax().caches()), path(linear), path(softmax), c.prefilled(),
                         Timing.round(linMs / boundMs, 2), Timing.round(c.sparse().medianMs(), 3), bytes(c.sparse().caches()),
@@ -166,18 +158,19 @@ public final class DecodeBench {
         dev.lolcats4j.kernels.WarmUp.awaitReady();
         List<Row> rows = new ArrayList<>();
         try (NoGradGuard g = new NoGradGuard()) {
+            List<Contexts> filled = new ArrayList<>();
             for (int context : contexts) {
                 List<LayerCache> linearCaches = linear.newCaches();
                 prefill(linear, context, linearCaches);
                 List<LayerCache> softmaxCaches = softmax.newCaches();
                 fillKv(softmax, context, softmaxCaches);
-                double[] lin = steps(linear, linearCaches, context, steps);
-                double[] soft = steps(softmax, softmaxCaches, context, steps);
-                rows.add(new Row(context, Timing.round(Timing.median(lin), 3), Timing.round(Timing.median(soft), 3),
-                        bytes(linearCaches), bytes(softmaxCaches), path(linear), path(softmax), context, Double.NaN,
+                filled.add(new Contexts(context, context, linearCaches, null, softmaxCaches));
+            }
+            timeInRounds(filled, linear, softmax, steps);
+            for (Contexts c : filled) {
+                rows.add(new Row(c.context(), Timing.round(c.linear().medianMs(), 3), Timing.round(c.softmax().medianMs(), 3),
+                        bytes(c.linear().caches()), bytes(c.softmax().caches()), path(linear), path(softmax), c.context(), Double.NaN,
                         Double.NaN, 0, null));
-                linearCaches.clear();
-                softmaxCaches.clear();
             }
         }
         return rows;
@@ -265,11 +258,32 @@ public final class DecodeBench {
     /** Rounds over every context and model in which the decode steps are timed (see run). */
     static final int ROUNDS = 4;
 
-    /** One context's three filled decoders. */
+    /** One context's filled decoders (sparse: null where the sparse cache is not measured). */
     private record Contexts(int context, int prefilled, Decoding linear, Decoding sparse, Decoding softmax) {
 
         Contexts(int context, int prefilled, List<LayerCache> linear, List<LayerCache> sparse, List<LayerCache> softmax) {
-            this(context, prefilled, new Decoding(linear, context), new Decoding(sparse, context), new Decoding(softmax, context));
+            this(context, prefilled, new Decoding(linear, context), sparse == null ? null : new Decoding(sparse, context),
+                    new Decoding(softmax, context));
+        }
+    }
+
+    /**
+     * Times about {@code steps} decode steps per context and model in {@link #ROUNDS} rounds,
+     * each over every context: so that each row's median mixes the same stretches of machine
+     * time, and ratios between rows (flatness, LoLCATs against softmax) compare like with like.
+     */
+    private static void timeInRounds(List<Contexts> filled, DecoderModel linear, DecoderModel softmax, int steps) {
+        int perRound = Math.max(1, steps / ROUNDS);
+        for (int round = 0; round < ROUNDS; round++) {
+            for (Contexts c : filled) {
+                c.linear().time(linear, perRound);
+                c.softmax().time(softmax, perRound);
+                if (c.sparse() != null) {
+                    Adapters.setSparseCache(linear, SPARSE_CACHE);
+                    c.sparse().time(linear, perRound);
+                    Adapters.setSparseCache(linear, 0);
+                }
+            }
         }
     }
 

@@ -30,6 +30,10 @@ public final class RowSplitLinear {
      */
     static final double MIN_FLOPS = 2e9;
 
+    /** Read once: projections ask on every call. OpenBLAS reads its thread count at load, too. */
+    private static final boolean BLAS_SINGLE_THREADED = "1".equals(System.getenv("OPENBLAS_NUM_THREADS"));
+    private static final int THREADS = Natives.threads();
+
     private static final Object LOCK = new Object();
     private static ExecutorService workers;
     private static int workerCount;
@@ -55,17 +59,16 @@ public final class RowSplitLinear {
      */
     static boolean applies(Tensor x, Tensor weight) {
         if (!Tensors.same(x.scalar_type(), Tensors.F32) || !Tensors.same(weight.scalar_type(), Tensors.F32)
-                || org.bytedeco.pytorch.GradMode.is_enabled() || Natives.threads() < 2
-                || !"1".equals(System.getenv("OPENBLAS_NUM_THREADS"))) {
+                || org.bytedeco.pytorch.GradMode.is_enabled() || THREADS < 2 || !BLAS_SINGLE_THREADED) {
             return false;
         }
         long rows = x.numel() / weight.size(1);
-        return rows >= 2L * Natives.threads() && 2.0 * rows * weight.size(1) * weight.size(0) >= MIN_FLOPS;
+        return rows >= 2L * THREADS && 2.0 * rows * weight.size(1) * weight.size(0) >= MIN_FLOPS;
     }
 
     /** x [..., in] float32, weight [out, in], bias [out] or null: x W^T + b, [..., out]. */
     static Tensor apply(Tensor x, Tensor weight, Tensor bias) {
-        return apply(x, weight, bias, Natives.threads());
+        return apply(x, weight, bias, THREADS);
     }
 
     /** As {@link #apply(Tensor, Tensor, Tensor)} in {@code parts} row ranges (at least 1). */
