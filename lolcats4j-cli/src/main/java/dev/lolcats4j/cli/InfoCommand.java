@@ -71,7 +71,7 @@ public final class InfoCommand implements Callable<Integer> {
             lines.put("gemm", rates.summary() + (info.gemmCached() ? " (cached" : " (measured now in "
                     + String.format(Locale.ROOT, "%.1f s", rates.seconds())) + (info.probeCache() == null ? ")" : "; " + info.probeCache() + ")"));
             lines.put("attention", rates.sdpaSummary() + "; a bf16 model's softmax attention runs in "
-                    + (DtypeRule.softmaxInBf16(cpu, rates) ? "bf16" : "f32"));
+                    + DtypeRule.softmaxPath(cpu, rates).description());
             lines.put("--dtype auto", auto.reason());
             lines.put("decode", kernels ? "Java Vector API kernels (bf16/f32 weights read in place)" : "libtorch (" + info.decodeKernelsNote() + ")");
             lines.put("allocator", info.allocator());

@@ -83,11 +83,11 @@ public final class Capabilities {
     }
 
     /**
-     * True if a model with bf16 matmuls should run its softmax attention in bf16 on this
-     * machine (see {@link DtypeRule#softmaxInBf16}); probes only on CPUs with native bf16.
+     * How a model with bf16 matmuls runs its softmax attention on this machine (see
+     * {@link DtypeRule#softmaxPath}); probes only on CPUs with native bf16.
      */
-    public static boolean softmaxInBf16() {
-        return cpu().nativeBf16() && DtypeRule.softmaxInBf16(cpu(), rates());
+    public static SoftmaxPath softmaxPath() {
+        return cpu().nativeBf16() ? DtypeRule.softmaxPath(cpu(), rates()) : SoftmaxPath.F32_SDPA;
     }
 
     /** Where the probe cache lives, if anywhere. */

@@ -101,23 +101,34 @@ public final class DtypeRule {
      */
     public static boolean conclusive(CpuInfo cpu, GemmRates r) {
         return !cpu.nativeBf16() || (r.commonSize() >= MIN_COMPARE_SIZE && r.bf16Speedup() >= MIN_BF16_SPEEDUP
-                && r.sdpa() != null && r.sdpa().bf16Ms() > 0);
+                && r.sdpa() != null && r.sdpa().bf16Ms() > 0 && r.sdpa().blockedBf16Ms() > 0);
     }
 
     /**
-     * Whether a model whose matmuls are bf16 should also run its softmax attention (libtorch's
-     * fused SDPA) in bf16: only where it measured faster than float32 (see
-     * {@link GemmRates.SdpaTimes}); without a measurement, only on CPUs with AMX, whose tile
-     * instructions libtorch's bf16 flash kernel is built on. Never without native bf16.
+     * How a model whose matmuls are bf16 runs its softmax attention: the fastest of the measured
+     * forms ({@link GemmRates.SdpaTimes}: libtorch's fused kernel in float32 or bf16, and bf16
+     * in query chunks), float32 on a tie. Without a measurement, the fused bf16 kernel only on
+     * CPUs with AMX, whose tile instructions it is built on, else float32. Never bf16 without
+     * native bf16.
      */
-    public static boolean softmaxInBf16(CpuInfo cpu, GemmRates r) {
+    public static SoftmaxPath softmaxPath(CpuInfo cpu, GemmRates r) {
         if (!cpu.nativeBf16()) {
-            return false;
+            return SoftmaxPath.F32_SDPA;
         }
-        if (r != null && r.sdpa() != null && r.sdpa().f32Ms() > 0 && r.sdpa().bf16Ms() > 0) {
-            return r.sdpa().bf16Ms() < r.sdpa().f32Ms();
+        if (r != null && r.sdpa() != null && r.sdpa().f32Ms() > 0) {
+            GemmRates.SdpaTimes t = r.sdpa();
+            SoftmaxPath best = SoftmaxPath.F32_SDPA;
+            double bestMs = t.f32Ms();
+            if (t.bf16Ms() > 0 && t.bf16Ms() < bestMs) {
+                best = SoftmaxPath.BF16_SDPA;
+                bestMs = t.bf16Ms();
+            }
+            if (t.blockedBf16Ms() > 0 && t.blockedBf16Ms() < bestMs) {
+                best = SoftmaxPath.BF16_BLOCKED;
+            }
+            return best;
         }
-        return cpu.flags().contains("amx_bf16");
+        return cpu.flags().contains("amx_bf16") ? SoftmaxPath.BF16_SDPA : SoftmaxPath.F32_SDPA;
     }
 
     /**

@@ -43,8 +43,10 @@ public final class GemmProbe {
         try (NoGradGuard g = new NoGradGuard()) {
             double f32Ms = sdpaMs(Tensors.F32);
             // Without native bf16 the bf16 kernel is emulated: not worth the seconds it would take.
-            double bf16Ms = Capabilities.cpu().nativeBf16() ? sdpaMs(Tensors.BF16) : 0;
-            sdpa = new GemmRates.SdpaTimes(round(f32Ms), round(bf16Ms));
+            boolean nativeBf16 = Capabilities.cpu().nativeBf16();
+            double bf16Ms = nativeBf16 ? sdpaMs(Tensors.BF16) : 0;
+            double blockedMs = nativeBf16 ? blockedMs() : 0;
+            sdpa = new GemmRates.SdpaTimes(round(f32Ms), round(bf16Ms), round(blockedMs));
         }
         return new GemmRates(round(f32.best), round(bf16.best), f32.largest, bf16.largest, common,
                 round(f32.bestUpTo(common)), round(bf16.bestUpTo(common)), Natives.threads(),
@@ -53,19 +55,37 @@ public final class GemmProbe {
 
     /** The fastest of a few causal SDPA calls at [1, 8, 512, 64] (after one untimed call), in ms. */
     static double sdpaMs(ScalarType type) {
+        return attentionMs(type, (q, k, v) -> torch.scaled_dot_product_attention(q, k, v,
+                new org.bytedeco.pytorch.TensorOptional(), 0.0, true, new org.bytedeco.pytorch.DoubleOptional(0.125), false));
+    }
+
+    /** As {@link #sdpaMs}, for the bf16 form in query chunks (inputs float32, as a layer hands them over). */
+    static double blockedMs() {
+        return attentionMs(Tensors.F32, (q, k, v) -> dev.lolcats4j.model.BlockedCausalAttention.forward(q, k, v, 1, Tensors.BF16,
+                dev.lolcats4j.model.BlockedCausalAttention.CHUNK));
+    }
+
+    private interface AttentionCall {
+        Tensor apply(Tensor q, Tensor k, Tensor v);
+    }
+
+    private static double attentionMs(ScalarType type, AttentionCall attention) {
         try (PointerScope scope = new PointerScope()) {
             long[] shape = {1, 8, 512, 64};
             Tensor q = torch.randn(shape, Tensors.options(Tensors.F32)).to(type);
             Tensor k = torch.randn(shape, Tensors.options(Tensors.F32)).to(type);
             Tensor v = torch.randn(shape, Tensors.options(Tensors.F32)).to(type);
-            java.util.function.Supplier<Tensor> call = () -> torch.scaled_dot_product_attention(q, k, v,
-                    new org.bytedeco.pytorch.TensorOptional(), 0.0, true, new org.bytedeco.pytorch.DoubleOptional(0.125), false);
-            call.get();
+            Runnable call = () -> {
+                try (PointerScope inner = new PointerScope()) {
+                    attention.apply(q, k, v);
+                }
+            };
+            call.run();
             long fastest = Long.MAX_VALUE;
             long begin = System.nanoTime();
             for (int i = 0; i < 4 && System.nanoTime() - begin < 300_000_000L; i++) {
                 long t0 = System.nanoTime();
-                call.get();
+                call.run();
                 fastest = Math.min(fastest, System.nanoTime() - t0);
             }
             return fastest / 1e6;

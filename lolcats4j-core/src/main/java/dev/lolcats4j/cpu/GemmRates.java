@@ -29,8 +29,17 @@ public record GemmRates(double f32Gflops, double bf16Gflops, int f32Size, int bf
      *
      * @param f32Ms float32 time
      * @param bf16Ms bf16 time, or 0 when not measured (no native bf16: it would only be slow)
+     * @param blockedBf16Ms the same attention in bf16 through {@link dev.lolcats4j.model.BlockedCausalAttention}
+     *     (query chunks on the bf16 GEMM), or 0 when not measured (no native bf16, or an entry
+     *     cached before it was)
      */
-    public record SdpaTimes(double f32Ms, double bf16Ms) {}
+    public record SdpaTimes(double f32Ms, double bf16Ms, double blockedBf16Ms) {
+
+        /** Times without the blocked form (recorded figures). */
+        public SdpaTimes(double f32Ms, double bf16Ms) {
+            this(f32Ms, bf16Ms, 0);
+        }
+    }
 
     public GemmRates(double f32Gflops, double bf16Gflops, int f32Size, int bf16Size, int commonSize, double f32AtCommonGflops,
             double bf16AtCommonGflops, int threads, double seconds) {
@@ -67,7 +76,8 @@ public record GemmRates(double f32Gflops, double bf16Gflops, int f32Size, int bf
             return "not measured";
         }
         return sdpa.bf16Ms() > 0
-                ? String.format(Locale.ROOT, "f32 %.1f ms, bf16 %.1f ms ([1, 8, 512, 64] causal)", sdpa.f32Ms(), sdpa.bf16Ms())
+                ? String.format(Locale.ROOT, "f32 %.1f ms, bf16 %.1f ms, bf16 in query chunks %.1f ms ([1, 8, 512, 64] causal)",
+                        sdpa.f32Ms(), sdpa.bf16Ms(), sdpa.blockedBf16Ms())
                 : String.format(Locale.ROOT, "f32 %.1f ms ([1, 8, 512, 64] causal; bf16 not measured: no native bf16)", sdpa.f32Ms());
     }
 }

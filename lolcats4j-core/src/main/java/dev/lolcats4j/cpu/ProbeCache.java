@@ -48,7 +48,7 @@ public final class ProbeCache {
     /** The key of this machine: what changes the rates. */
     public static String key(CpuInfo cpu, String libtorchVersion, int threads) {
         return cpu.modelName() + "|" + cpu.architecture() + "|" + cpu.cores() + " cores|" + String.join(",", new java.util.TreeSet<>(cpu.flags()))
-                + "|libtorch " + libtorchVersion + "|" + threads + " threads|probe 2"; // 2: float32 split across the cores
+                + "|libtorch " + libtorchVersion + "|" + threads + " threads|probe 3"; // 2: float32 split across the cores; 3: blocked bf16 attention timed
     }
 
     public Path file() {

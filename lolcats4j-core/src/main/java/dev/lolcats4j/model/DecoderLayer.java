@@ -79,14 +79,20 @@ public final class DecoderLayer {
     }
 
     /**
-     * Softmax attention for this layer: bf16 SDPA when its projections run in bf16 and this
-     * CPU runs bf16 SDPA faster than float32, else float32 (see {@link SoftmaxAttention}).
+     * Softmax attention for this layer as this machine runs it best: float32 for float32
+     * matmuls; for bf16 matmuls the path {@link dev.lolcats4j.cpu.Capabilities#softmaxPath}
+     * measured fastest (see {@link SoftmaxAttention}).
      */
     public SoftmaxAttention softmaxAttention() {
-        // bf16 matmuls do not make bf16 attention fast: libtorch's bf16 flash kernel is ~10x
+        // bf16 matmuls do not make bf16 attention fast: libtorch's bf16 flash kernel is ~20x
         // slower than float32 on CPUs without AMX (the probe decides, see DtypeRule).
-        boolean bf16 = Tensors.same(q.matmulScalarType(), Tensors.BF16) && dev.lolcats4j.cpu.Capabilities.softmaxInBf16();
-        return softmaxAttention(bf16 ? Tensors.BF16 : Tensors.F32);
+        boolean bf16 = Tensors.same(q.matmulScalarType(), Tensors.BF16);
+        dev.lolcats4j.cpu.SoftmaxPath path = bf16 ? dev.lolcats4j.cpu.Capabilities.softmaxPath() : dev.lolcats4j.cpu.SoftmaxPath.F32_SDPA;
+        return switch (path) {
+            case F32_SDPA -> softmaxAttention(Tensors.F32);
+            case BF16_SDPA -> softmaxAttention(Tensors.BF16);
+            case BF16_BLOCKED -> new SoftmaxAttention(config.groupSize(), Tensors.F32, slidingWindow, true);
+        };
     }
 
     /** This layer's softmax attention (its sliding window included) computed in {@code computeType}. */

@@ -25,6 +25,7 @@ public final class SoftmaxAttention implements Attention {
     private final int groupSize;
     private final ScalarType computeType;
     private final int window;
+    private final boolean blockedPrompts;
 
     /** Float32 attention over every earlier token. */
     public SoftmaxAttention(int groupSize) {
@@ -38,12 +39,27 @@ public final class SoftmaxAttention implements Attention {
 
     /** @param window sliding window W (a query sees itself and W - 1 earlier keys), or 0 for none */
     public SoftmaxAttention(int groupSize, ScalarType computeType, int window) {
+        this(groupSize, computeType, window, false);
+    }
+
+    /**
+     * @param blockedPrompts a plain causal prompt (no padding, no earlier cache, within any
+     *     window, no autograd) runs in bf16 query chunks ({@link BlockedCausalAttention}); every
+     *     other call in {@code computeType}
+     */
+    public SoftmaxAttention(int groupSize, ScalarType computeType, int window, boolean blockedPrompts) {
         if (window < 0) {
             throw new IllegalArgumentException("window " + window);
         }
         this.groupSize = groupSize;
         this.computeType = computeType;
         this.window = window;
+        this.blockedPrompts = blockedPrompts;
+    }
+
+    /** Whether plain causal prompts run in bf16 query chunks. */
+    public boolean blockedPrompts() {
+        return blockedPrompts;
     }
 
     /** The sliding window W, or 0. */
@@ -57,6 +73,11 @@ public final class SoftmaxAttention implements Attention {
             Tensor[] all = ((KvCache) cache).append(k, v);
             k = all[0];
             v = all[1];
+        }
+        long n = q.size(2);
+        if (blockedPrompts && n > 1 && k.size(2) == n && context.keyValid() == null && (window == 0 || n <= window)
+                && !org.bytedeco.pytorch.GradMode.is_enabled()) {
+            return BlockedCausalAttention.forward(q, k, v, groupSize, Tensors.BF16, BlockedCausalAttention.chunkFor(q.size(0) * q.size(1), n));
         }
         // Several queries: the compute dtype. One (a decode step): float32, which is memory-bound
         // anyway and would otherwise convert the whole cache every step.

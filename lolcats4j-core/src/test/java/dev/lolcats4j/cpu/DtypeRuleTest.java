@@ -32,7 +32,8 @@ class DtypeRuleTest {
      * Its SDPA times are scaled from the one recorded there (one layer at 1024 tokens: 35 ms in
      * f32, 6-11 ms in bf16); the rule only compares the two.
      */
-    static final GemmRates XEON_AMX = GemmRates.of(190, 1200, 2048).withSdpa(new GemmRates.SdpaTimes(35, 8));
+    // The query-chunk time (12 ms) was not measured on that machine: a stand-in slower than its fused bf16 kernel.
+    static final GemmRates XEON_AMX = GemmRates.of(190, 1200, 2048).withSdpa(new GemmRates.SdpaTimes(35, 8, 12));
     /** Issue 13, AVX2-only EPYC 7B12, 2 cores: bf16 matmul 1.3 GFLOP/s, float32 91 at 2048^3. */
     static final GemmRates EPYC_AVX2 = GemmRates.of(91, 1.3, 2048);
 
@@ -140,22 +141,32 @@ class DtypeRuleTest {
     }
 
     @Test
-    void softmaxAttentionDtypeFollowsItsOwnMeasurement() {
+    void softmaxAttentionPathFollowsItsOwnMeasurement() {
         CpuInfo xeon = cpu("xeon-amx.txt", "amd64");
         CpuInfo zen = new CpuInfo("AMD EPYC", "amd64", Set.of("avx2", "fma", "avx512f", "avx512_bf16"), 2);
         // Measured on an AVX512-BF16 EPYC without AMX (lolcats info, 2 threads, 2026-12-01): the bf16
         // GEMM 4.7x faster than f32, bf16 SDPA 17x slower.
-        GemmRates epyc = GemmRates.of(65.5, 307.1, 1024).withSdpa(new GemmRates.SdpaTimes(7.9, 132.8));
-        assertEquals(ComputeType.BF16, DtypeRule.auto(zen, () -> epyc).type());
-        assertFalse(DtypeRule.softmaxInBf16(zen, epyc));
-        assertTrue(DtypeRule.softmaxInBf16(xeon, XEON_AMX));
+        GemmRates before = GemmRates.of(65.5, 307.1, 1024).withSdpa(new GemmRates.SdpaTimes(7.9, 132.8));
+        assertEquals(ComputeType.BF16, DtypeRule.auto(zen, () -> before).type());
+        assertEquals(SoftmaxPath.F32_SDPA, DtypeRule.softmaxPath(zen, before));
+        // The same kind of machine with the query-chunk form timed too (lolcats info, 2026-12-02).
+        GemmRates epyc = GemmRates.of(169.4, 407.6, 2048).withSdpa(new GemmRates.SdpaTimes(4.8, 132.0, 3.7));
+        assertEquals(SoftmaxPath.BF16_BLOCKED, DtypeRule.softmaxPath(zen, epyc));
+        // Chunks slower than float32: float32; a tie goes to float32 too.
+        assertEquals(SoftmaxPath.F32_SDPA, DtypeRule.softmaxPath(zen, epyc.withSdpa(new GemmRates.SdpaTimes(4.8, 132.0, 6.0))));
+        assertEquals(SoftmaxPath.F32_SDPA, DtypeRule.softmaxPath(zen, epyc.withSdpa(new GemmRates.SdpaTimes(4.8, 132.0, 4.8))));
+        // AMX: the fused bf16 kernel wins, and is picked over slower chunks.
+        assertEquals(SoftmaxPath.BF16_SDPA, DtypeRule.softmaxPath(xeon, XEON_AMX));
         // Without a measurement, AMX decides.
-        assertTrue(DtypeRule.softmaxInBf16(xeon, GemmRates.of(190, 1200, 2048)));
-        assertFalse(DtypeRule.softmaxInBf16(zen, GemmRates.of(65.5, 307.1, 1024)));
-        // Without native bf16, never, whatever a measurement says.
-        assertFalse(DtypeRule.softmaxInBf16(cpu("epyc-avx2.txt", "amd64"), EPYC_AVX2.withSdpa(new GemmRates.SdpaTimes(10, 1))));
-        // A cached entry from before SDPA was timed is measured again on a native-bf16 CPU.
+        assertEquals(SoftmaxPath.BF16_SDPA, DtypeRule.softmaxPath(xeon, GemmRates.of(190, 1200, 2048)));
+        assertEquals(SoftmaxPath.F32_SDPA, DtypeRule.softmaxPath(zen, GemmRates.of(65.5, 307.1, 1024)));
+        // Without native bf16, never bf16, whatever a measurement says.
+        assertEquals(SoftmaxPath.F32_SDPA,
+                DtypeRule.softmaxPath(cpu("epyc-avx2.txt", "amd64"), EPYC_AVX2.withSdpa(new GemmRates.SdpaTimes(10, 1, 1))));
+        // A cached entry from before attention (or its chunked form) was timed is measured again
+        // on a native-bf16 CPU.
         assertFalse(DtypeRule.conclusive(zen, GemmRates.of(65.5, 307.1, 1024)));
+        assertFalse(DtypeRule.conclusive(zen, before));
         assertTrue(DtypeRule.conclusive(zen, epyc));
     }
 
