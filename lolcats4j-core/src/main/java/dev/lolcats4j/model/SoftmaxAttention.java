@@ -14,7 +14,9 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * keys). Computed in float32, or in bf16 for models whose matmuls run in bf16, as Hugging
  * Face runs a bf16 model's SDPA: the flash kernel keeps its softmax statistics and sums in
  * float32 either way, and bf16 inputs run on the AMX units (6-11 ms instead of 35 ms for one
- * layer at 1024 tokens here). Outputs are float32.
+ * layer at 1024 tokens here). Where that kernel is slow (native bf16 without AMX), a bf16 model's
+ * plain causal prompts can run in bf16 query chunks instead ({@link BlockedCausalAttention},
+ * {@code blockedPrompts}). Outputs are float32.
  *
  * <p>With a sliding window W (Mistral's {@code sliding_window}, Qwen2's windowed layers), a
  * query at position p sees the keys at positions p - W + 1 .. p, as in Hugging Face. The KV
