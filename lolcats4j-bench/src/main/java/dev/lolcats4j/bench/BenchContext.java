@@ -24,9 +24,13 @@ import java.util.Locale;
  * @param gemm the same-run probe (GFLOP/s per dtype)
  * @param readGbps same-run memory read bandwidth (256 MiB float32 sum), GB/s
  * @param allocator the malloc serving libtorch here ({@link Allocator#inUse}): it moves training figures
+ * @param softmaxPath how the benchmarked models' softmax attention runs a prompt
+ *     ({@link dev.lolcats4j.cpu.SoftmaxPath}, lower case): always {@code f32_sdpa} with float32
+ *     matmuls, else what the machine's probe chose
  */
 public record BenchContext(String cpuModel, String architecture, int cores, List<String> cpuFlags, int threads,
-        String libtorch, String dtype, String dtypeReason, String dtypeWarning, GemmRates gemm, double readGbps, String allocator) {
+        String libtorch, String dtype, String dtypeReason, String dtypeWarning, GemmRates gemm, double readGbps, String allocator,
+        String softmaxPath) {
 
     private record Cached(DtypeRequest requested, BenchContext context) {}
 
@@ -51,10 +55,16 @@ public record BenchContext(String cpuModel, String architecture, int cores, List
         double read = MatmulBench.bandwidth(256L << 20, new Options(1, 3, true, 0)).readGbps();
         BenchContext context = new BenchContext(cpu.modelName(), cpu.architecture(), cpu.cores(),
                 List.of(cpu.keyFlags().isEmpty() ? new String[0] : cpu.keyFlags().split(" ")), Natives.threads(),
-                Capabilities.libtorchVersion(), decision.dtypeName(), decision.reason(), decision.warning(), rates, read, Allocator.inUse());
-        Timing.progress("bench: %s; %s; %s; read %.1f GB/s; %s", cpu.summary(), rates.summary(), decision.reason(), read,
-                context.allocator());
+                Capabilities.libtorchVersion(), decision.dtypeName(), decision.reason(), decision.warning(), rates, read, Allocator.inUse(),
+                softmaxPath(decision.type()).name().toLowerCase(Locale.ROOT));
+        Timing.progress("bench: %s; %s; %s; read %.1f GB/s; %s; softmax attention %s", cpu.summary(), rates.summary(), decision.reason(),
+                read, context.allocator(), context.softmaxPath());
         return context;
+    }
+
+    /** What a model with these matmuls picks ({@link dev.lolcats4j.model.DecoderLayer#softmaxAttention()}). */
+    private static dev.lolcats4j.cpu.SoftmaxPath softmaxPath(ComputeType type) {
+        return type == ComputeType.BF16 ? Capabilities.softmaxPath() : dev.lolcats4j.cpu.SoftmaxPath.F32_SDPA;
     }
 
     public ComputeType computeType() {

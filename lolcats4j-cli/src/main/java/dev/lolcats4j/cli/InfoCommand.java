@@ -42,7 +42,8 @@ public final class InfoCommand implements Callable<Integer> {
     /** The JSON of {@code info --json}. */
     public record Info(String cpuModel, String architecture, int cores, List<String> keyFlags, boolean nativeBf16,
             String libtorch, int threads, GemmRates gemm, boolean gemmCached, String probeCache, String autoDtype,
-            String autoReason, double minBf16Speedup, boolean decodeKernels, String decodeKernelsNote, String allocator) {}
+            String autoReason, double minBf16Speedup, boolean decodeKernels, String decodeKernelsNote, String allocator,
+            String softmaxPath) {}
 
     @Override
     public Integer call() {
@@ -57,7 +58,7 @@ public final class InfoCommand implements Callable<Integer> {
                 Capabilities.cacheFile().map(Object::toString).orElse(null), auto.dtypeName(), auto.reason(),
                 DtypeRule.MIN_BF16_SPEEDUP, kernels,
                 kernels ? "Java Vector API kernels read bf16/f32 weights in place" : VectorKernels.unavailableReason(),
-                dev.lolcats4j.cpu.Allocator.inUse());
+                dev.lolcats4j.cpu.Allocator.inUse(), DtypeRule.softmaxPath(cpu, rates).name().toLowerCase(java.util.Locale.ROOT));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(BenchMain.toJson(info));
