@@ -84,7 +84,7 @@ public final class DecoderLayer {
      * measured fastest (see {@link SoftmaxAttention}).
      */
     public SoftmaxAttention softmaxAttention() {
-        // bf16 matmuls do not make bf16 attention fast: libtorch's bf16 flash kernel is ~20x
+        // bf16 matmuls do not make bf16 attention fast: libtorch's bf16 flash kernel ran 17-28x
         // slower than float32 on CPUs without AMX (the probe decides, see DtypeRule).
         boolean bf16 = Tensors.same(q.matmulScalarType(), Tensors.BF16);
         dev.lolcats4j.cpu.SoftmaxPath path = bf16 ? dev.lolcats4j.cpu.Capabilities.softmaxPath() : dev.lolcats4j.cpu.SoftmaxPath.F32_SDPA;
