@@ -56,15 +56,10 @@ public record BenchContext(String cpuModel, String architecture, int cores, List
         BenchContext context = new BenchContext(cpu.modelName(), cpu.architecture(), cpu.cores(),
                 List.of(cpu.keyFlags().isEmpty() ? new String[0] : cpu.keyFlags().split(" ")), Natives.threads(),
                 Capabilities.libtorchVersion(), decision.dtypeName(), decision.reason(), decision.warning(), rates, read, Allocator.inUse(),
-                softmaxPath(decision.type()).name().toLowerCase(Locale.ROOT));
+                Capabilities.softmaxPath(decision.type() == ComputeType.BF16).name().toLowerCase(Locale.ROOT));
         Timing.progress("bench: %s; %s; %s; read %.1f GB/s; %s; softmax attention %s", cpu.summary(), rates.summary(), decision.reason(),
                 read, context.allocator(), context.softmaxPath());
         return context;
-    }
-
-    /** What a model with these matmuls picks ({@link dev.lolcats4j.model.DecoderLayer#softmaxAttention()}). */
-    private static dev.lolcats4j.cpu.SoftmaxPath softmaxPath(ComputeType type) {
-        return type == ComputeType.BF16 ? Capabilities.softmaxPath() : dev.lolcats4j.cpu.SoftmaxPath.F32_SDPA;
     }
 
     public ComputeType computeType() {

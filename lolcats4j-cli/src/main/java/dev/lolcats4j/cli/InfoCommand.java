@@ -52,13 +52,14 @@ public final class InfoCommand implements Callable<Integer> {
         GemmRates rates = reprobe ? Capabilities.reprobe() : Capabilities.rates();
         DtypeDecision auto = Capabilities.decide(DtypeRequest.AUTO);
         boolean kernels = VectorKernels.enabled();
+        dev.lolcats4j.cpu.SoftmaxPath softmaxPath = DtypeRule.softmaxPath(cpu, rates);
         Info info = new Info(cpu.modelName(), cpu.architecture(), cpu.cores(),
                 List.of(cpu.keyFlags().isEmpty() ? new String[0] : cpu.keyFlags().split(" ")), cpu.nativeBf16(),
                 Capabilities.libtorchVersion(), Natives.threads(), rates, Capabilities.ratesFromCache(),
                 Capabilities.cacheFile().map(Object::toString).orElse(null), auto.dtypeName(), auto.reason(),
                 DtypeRule.MIN_BF16_SPEEDUP, kernels,
                 kernels ? "Java Vector API kernels read bf16/f32 weights in place" : VectorKernels.unavailableReason(),
-                dev.lolcats4j.cpu.Allocator.inUse(), DtypeRule.softmaxPath(cpu, rates).name().toLowerCase(java.util.Locale.ROOT));
+                dev.lolcats4j.cpu.Allocator.inUse(), softmaxPath.name().toLowerCase(java.util.Locale.ROOT));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(BenchMain.toJson(info));
@@ -72,7 +73,7 @@ public final class InfoCommand implements Callable<Integer> {
             lines.put("gemm", rates.summary() + (info.gemmCached() ? " (cached" : " (measured now in "
                     + String.format(Locale.ROOT, "%.1f s", rates.seconds())) + (info.probeCache() == null ? ")" : "; " + info.probeCache() + ")"));
             lines.put("attention", rates.sdpaSummary() + "; a bf16 model's softmax attention runs in "
-                    + DtypeRule.softmaxPath(cpu, rates).description());
+                    + softmaxPath.description());
             lines.put("--dtype auto", auto.reason());
             lines.put("decode", kernels ? "Java Vector API kernels (bf16/f32 weights read in place)" : "libtorch (" + info.decodeKernelsNote() + ")");
             lines.put("allocator", info.allocator());

@@ -83,11 +83,12 @@ public final class Capabilities {
     }
 
     /**
-     * How a model with bf16 matmuls runs its softmax attention on this machine (see
-     * {@link DtypeRule#softmaxPath}); probes only on CPUs with native bf16.
+     * How a model runs its softmax attention on this machine: float32 with float32 matmuls, else
+     * the path {@link DtypeRule#softmaxPath} picks; probes only for bf16 matmuls on CPUs with
+     * native bf16.
      */
-    public static SoftmaxPath softmaxPath() {
-        return cpu().nativeBf16() ? DtypeRule.softmaxPath(cpu(), rates()) : SoftmaxPath.F32_SDPA;
+    public static SoftmaxPath softmaxPath(boolean bf16Matmuls) {
+        return bf16Matmuls && cpu().nativeBf16() ? DtypeRule.softmaxPath(cpu(), rates()) : SoftmaxPath.F32_SDPA;
     }
 
     /** Where the probe cache lives, if anywhere. */

@@ -86,9 +86,7 @@ public final class DecoderLayer {
     public SoftmaxAttention softmaxAttention() {
         // bf16 matmuls do not make bf16 attention fast: libtorch's bf16 flash kernel ran 17-28x
         // slower than float32 on CPUs without AMX (the probe decides, see DtypeRule).
-        boolean bf16 = Tensors.same(q.matmulScalarType(), Tensors.BF16);
-        dev.lolcats4j.cpu.SoftmaxPath path = bf16 ? dev.lolcats4j.cpu.Capabilities.softmaxPath() : dev.lolcats4j.cpu.SoftmaxPath.F32_SDPA;
-        return switch (path) {
+        return switch (dev.lolcats4j.cpu.Capabilities.softmaxPath(Tensors.same(q.matmulScalarType(), Tensors.BF16))) {
             case F32_SDPA -> softmaxAttention(Tensors.F32);
             case BF16_SDPA -> softmaxAttention(Tensors.BF16);
             case BF16_BLOCKED -> new SoftmaxAttention(config.groupSize(), Tensors.F32, slidingWindow, true);

@@ -83,7 +83,7 @@ public final class SoftmaxAttention implements Attention {
         }
         // Several queries: the compute dtype. One (a decode step): float32, which is memory-bound
         // anyway and would otherwise convert the whole cache every step.
-        if (q.size(2) > 1 && !Tensors.same(computeType, q.scalar_type())) {
+        if (n > 1 && !Tensors.same(computeType, q.scalar_type())) {
             q = q.to(computeType);
             k = k.to(computeType);
             v = v.to(computeType);
